@@ -1,0 +1,1 @@
+"""Use cases of the profile bot and the ports they depend on."""

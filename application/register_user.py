@@ -1,0 +1,40 @@
+"""Use case: a Telegram user registers with a name."""
+
+from dataclasses import dataclass
+
+from application.clock import Clock
+from application.errors import StorageUnavailable, UserAlreadyRegistered
+from application.profile import UserProfile
+from application.user_repository import UserAlreadyExists, UserRepository
+from domain.user import User, UserId
+from domain.user_name import UserName
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegisterUserRequest:
+    user_id: int
+    name: str
+
+
+class RegisterUser:
+    """Creates the user's profile; there is never more than one per Telegram user."""
+
+    def __init__(self, users: UserRepository, clock: Clock) -> None:
+        self._users = users
+        self._clock = clock
+
+    async def execute(self, request: RegisterUserRequest) -> UserProfile:
+        """Raises `InvalidUserName`, `UserAlreadyRegistered` or `StorageUnavailable`."""
+        user_id = UserId(request.user_id)
+        user = User.register(user_id, UserName(request.name), self._clock())
+        try:
+            # Insert first and let the store's unique key arbitrate: a prior read would
+            # cost a round trip and still race with a concurrent registration.
+            await self._users.add(user)
+        except UserAlreadyExists:
+            existing = await self._users.get(user_id)
+            if existing is None:
+                # Deleted between the two calls: nothing to report; the user can simply retry.
+                raise StorageUnavailable("the user vanished during registration") from None
+            raise UserAlreadyRegistered(UserProfile.of(existing)) from None
+        return UserProfile.of(user)

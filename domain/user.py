@@ -1,0 +1,54 @@
+"""The registered user, the one entity of the domain."""
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Self
+
+from domain.errors import DomainError
+from domain.user_name import UserName
+
+
+class InvalidUserId(DomainError):
+    """Telegram user ids are positive integers; anything else is a programming error upstream."""
+
+
+class NaiveTimestamp(DomainError):
+    """A timestamp without a time zone would be read differently on every server."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserId:
+    """A Telegram user id."""
+
+    value: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.value, bool) or not isinstance(self.value, int) or self.value <= 0:
+            raise InvalidUserId(f"a Telegram user id is a positive integer, got {self.value!r}")
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class User:
+    """A registered user. Immutable: a change produces a new `User`."""
+
+    id: UserId
+    name: UserName
+    created_at: datetime
+    updated_at: datetime
+
+    def __post_init__(self) -> None:
+        for moment in (self.created_at, self.updated_at):
+            if moment.utcoffset() != timedelta(0):
+                raise NaiveTimestamp(f"user timestamps must be in UTC, got {moment!r}")
+
+    @classmethod
+    def register(cls, user_id: UserId, name: UserName, now: datetime) -> Self:
+        """A new user, created and last updated now."""
+        return cls(id=user_id, name=name, created_at=now, updated_at=now)
+
+    def renamed(self, name: UserName, now: datetime) -> Self:
+        """This user with a new name, stamped with the time of the change."""
+        return replace(self, name=name, updated_at=now)

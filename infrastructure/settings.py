@@ -1,0 +1,104 @@
+"""Settings from environment variables and `.env`, validated before anything starts."""
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import unquote_plus
+
+from pydantic import AfterValidator, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from infrastructure.startup_error import StartupError
+
+DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
+
+_BOT_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
+_MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
+_DB_NAME_FORBIDDEN = frozenset('/\\. "$\x00')
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+
+
+def _check_bot_token(token: SecretStr | None) -> SecretStr | None:
+    # The message must never contain the value: it is printed on a bad start.
+    if token is not None and not _BOT_TOKEN.fullmatch(token.get_secret_value()):
+        raise ValueError(
+            "not a bot token (expected digits, a colon, then the secret from @BotFather)"
+        )
+    return token
+
+
+def _check_mongo_uri(uri: SecretStr | None) -> SecretStr | None:
+    if uri is not None and not uri.get_secret_value().startswith(_MONGO_SCHEMES):
+        raise ValueError("must start with mongodb:// or mongodb+srv://")
+    return uri
+
+
+def _check_db_name(name: str) -> str:
+    if not name or len(name.encode()) > 63 or _DB_NAME_FORBIDDEN & set(name):
+        raise ValueError('must be 1-63 bytes without /\\. "$ or NUL')
+    return name
+
+
+def _check_api_url(url: str) -> str:
+    _HTTP_URL.validate_python(url)
+    return url.rstrip("/")
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Unset `BOT_TOKEN` means a local terminal chat; unset
+    `MONGO_URI` means an embedded MongoDB-compatible server with data under
+    `EMBEDDED_MONGO_PATH`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    bot_token: Annotated[SecretStr | None, AfterValidator(_check_bot_token)] = None
+    telegram_api_url: Annotated[str, AfterValidator(_check_api_url)] = DEFAULT_TELEGRAM_API_URL
+    mongo_uri: Annotated[SecretStr | None, AfterValidator(_check_mongo_uri)] = None
+    mongo_db: Annotated[str, AfterValidator(_check_db_name)] = "profilebot"
+    mongo_connect_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0
+    mongo_operation_timeout_ms: Annotated[int, Field(ge=100, le=60_000)] = 3_000
+    mongo_executor_threads: Annotated[int, Field(ge=1, le=512)] = 32
+    fsm_state_ttl_seconds: Annotated[int, Field(ge=60)] = 24 * 60 * 60
+    embedded_mongo_path: Path = Path(".data/mongo")
+    shutdown_grace_seconds: Annotated[float, Field(ge=0, le=600)] = 10.0
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in logs or output."""
+        found = [self.bot_token.get_secret_value()] if self.bot_token else []
+        if self.mongo_uri:
+            uri = self.mongo_uri.get_secret_value()
+            found.append(uri)
+            password = mongo_password(uri)
+            if password:
+                found += {password, unquote_plus(password)}
+        return found
+
+
+def mongo_password(uri: str) -> str | None:
+    """The password in a MongoDB URI's user info, if any (no parsing library needed or trusted)."""
+    rest = uri.split("://", 1)[-1].split("/", 1)[0]
+    userinfo, at, _ = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return None
+    return userinfo.split(":", 1)[1] or None
+
+
+def load_settings() -> Settings:
+    """Read settings, turning any validation failure into one printable line."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise StartupError(f"configuration error: {describe(error)}") from None
+
+
+def describe(error: ValidationError) -> str:
+    """Each problem as `ENV_NAME: what is wrong`, never with the offending value."""
+    problems = []
+    for item in error.errors(include_input=False, include_url=False, include_context=False):
+        field = "_".join(str(part) for part in item["loc"]).upper() or "settings"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{field}: {message}")
+    return "; ".join(problems)

@@ -1,0 +1,1 @@
+"""Telegram-facing side: routers, handlers, the CLI and the composition root."""

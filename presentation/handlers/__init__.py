@@ -1,0 +1,26 @@
+"""All handlers, assembled in the order that makes commands win.
+
+Command routers come before the conversation routers, so a command sent while the bot waits
+for a name is handled as that command and never stored as a name.
+"""
+
+from aiogram import Router
+
+from presentation.filters import PrivateChatUser
+from presentation.handlers import errors, general, profile, registration, renaming
+
+
+def build_router() -> Router:
+    root = Router(name="profilebot")
+    root.message.filter(PrivateChatUser())
+    root.include_routers(
+        general.command_router(),
+        registration.command_router(),
+        profile.command_router(),
+        renaming.command_router(),
+        registration.conversation_router(),
+        renaming.conversation_router(),
+        general.fallback_router(),
+        errors.router(),
+    )
+    return root

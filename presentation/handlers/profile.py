@@ -1,0 +1,34 @@
+"""/me: the user's profile."""
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+from dependency_injector.wiring import Provide, inject
+
+from application.errors import UserNotRegistered
+from application.show_profile import ShowProfile, ShowProfileRequest
+from presentation import texts
+from presentation.container import Container
+
+
+@inject
+async def me(
+    message: Message,
+    sender_id: int,
+    raw_state: str | None,
+    show_profile: ShowProfile = Provide[Container.show_profile],
+) -> None:
+    """Show the stored name and registration date."""
+    try:
+        profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
+    except UserNotRegistered:
+        await message.answer(texts.with_reminder(texts.NOT_REGISTERED, raw_state))
+        return
+    reply = texts.profile(profile.name, profile.registered_at)
+    await message.answer(texts.with_reminder(reply, raw_state))
+
+
+def command_router() -> Router:
+    router = Router(name="profile-commands")
+    router.message.register(me, Command("me", "profile", "details"))
+    return router

@@ -1,0 +1,71 @@
+"""/start and the answer to "what should I call you?"."""
+
+from aiogram import Router
+from aiogram.filters import CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from dependency_injector.wiring import Provide, inject
+
+from application.errors import UserAlreadyRegistered, UserNotRegistered
+from application.register_user import RegisterUser, RegisterUserRequest
+from application.show_profile import ShowProfile, ShowProfileRequest
+from domain.user_name import InvalidUserName
+from presentation import texts
+from presentation.container import Container
+from presentation.states import Registration
+
+
+@inject
+async def start(
+    message: Message,
+    sender_id: int,
+    state: FSMContext,
+    raw_state: str | None,
+    show_profile: ShowProfile = Provide[Container.show_profile],
+) -> None:
+    """Greet a registered user by name; ask anyone else for a name."""
+    try:
+        profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
+    except UserNotRegistered:
+        await state.set_state(Registration.waiting_for_name)
+        await message.answer(texts.ASK_NAME)
+        return
+    await message.answer(texts.with_reminder(texts.already_registered(profile.name), raw_state))
+
+
+@inject
+async def name_received(
+    message: Message,
+    sender_id: int,
+    state: FSMContext,
+    register_user: RegisterUser = Provide[Container.register_user],
+) -> None:
+    """Register with the name; an unusable name keeps the question open."""
+    if message.text is None:
+        await message.answer(texts.NEED_TEXT_NAME)
+        return
+    try:
+        profile = await register_user.execute(
+            RegisterUserRequest(user_id=sender_id, name=message.text)
+        )
+    except InvalidUserName as error:
+        await message.answer(texts.invalid_name(error.problem))
+        return
+    except UserAlreadyRegistered as error:
+        await state.clear()
+        await message.answer(texts.already_registered(error.profile.name))
+        return
+    await state.clear()
+    await message.answer(texts.registered(profile.name))
+
+
+def command_router() -> Router:
+    router = Router(name="registration-commands")
+    router.message.register(start, CommandStart())
+    return router
+
+
+def conversation_router() -> Router:
+    router = Router(name="registration-conversation")
+    router.message.register(name_received, Registration.waiting_for_name)
+    return router

@@ -1,0 +1,65 @@
+"""A Bot API session answered in-process: the terminal chat prints through it, tests record."""
+
+import itertools
+from collections.abc import AsyncGenerator, Callable
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.enums import ChatType
+from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import Chat, Message
+
+
+class UnsupportedLocalMethod(NotImplementedError):
+    """The bot called a Bot API method that has no local answer."""
+
+
+class LocalBotSession(BaseSession):
+    """Hands every request to `on_request` and answers it as Telegram would, without network.
+
+    Supported: `sendMessage` and methods that return `True` (e.g. `setMyCommands`).
+    """
+
+    def __init__(self, on_request: Callable[[TelegramMethod[Any]], None]) -> None:
+        super().__init__()
+        self._on_request = on_request
+        self._message_ids = itertools.count(1)
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - the base class fixes the signature
+    ) -> TelegramType:
+        self._on_request(method)
+        if isinstance(method, SendMessage):
+            return cast(TelegramType, self._sent_message(method))
+        if method.__returning__ is bool:
+            return cast(TelegramType, True)
+        raise UnsupportedLocalMethod(f"no local answer for {type(method).__name__}")
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,  # noqa: ASYNC109 - the base class fixes the signature
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        raise UnsupportedLocalMethod("no files in a local session")
+        yield b""  # pragma: no cover - makes this an async generator, as the base requires
+
+    async def close(self) -> None:
+        """Nothing to close: no connection was ever opened."""
+
+    def _sent_message(self, method: SendMessage) -> Message:
+        chat_id = method.chat_id if isinstance(method.chat_id, int) else 0
+        return Message(
+            message_id=next(self._message_ids),
+            date=datetime.now(UTC),
+            chat=Chat(id=chat_id, type=ChatType.PRIVATE),
+            text=method.text,
+        )

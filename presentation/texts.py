@@ -1,0 +1,90 @@
+"""Every word the bot says, in one place. Replies are plain text: names are never markup."""
+
+from datetime import datetime
+
+from domain.user_name import MAX_NAME_LENGTH, NameProblem
+from presentation.states import Registration, Renaming
+
+HELP = (
+    "I keep a small profile for you: a name and the date you registered.\n"
+    "\n"
+    "/start – register (I'll ask for your name)\n"
+    "/me – show your profile (also /profile, /details)\n"
+    "/rename – change your name (also /update_name)\n"
+    "/cancel – stop what we're doing\n"
+    "/help – this message"
+)
+
+ASK_NAME = "Welcome! What should I call you? Send me your name."
+NEED_TEXT_NAME = "I need your name as text. Please type it, or send /cancel to stop."
+NOT_REGISTERED = "You're not registered yet. Send /start to register."
+NOTHING_TO_CANCEL = "There's nothing to cancel."
+STORAGE_UNAVAILABLE = (
+    "Sorry, I can't reach my storage right now. Nothing was lost – please try again in a moment."
+)
+UNEXPECTED_ERROR = "Sorry, something went wrong on my side. Please try again."
+
+_CANCELLED = {
+    Registration.waiting_for_name.state: "Registration cancelled. Send /start whenever you like.",
+    Renaming.waiting_for_new_name.state: "Renaming cancelled. Your name is unchanged.",
+}
+
+_STILL_WAITING = {
+    Registration.waiting_for_name.state: "I'm still waiting for your name (or /cancel).",
+    Renaming.waiting_for_new_name.state: "I'm still waiting for your new name (or /cancel).",
+}
+
+_NAME_PROBLEMS = {
+    NameProblem.EMPTY: "Your name can't be empty.",
+    NameProblem.TOO_LONG: f"That's too long: a name can have at most {MAX_NAME_LENGTH} characters.",
+    NameProblem.LINE_BREAK: "Please keep your name on one line.",
+    NameProblem.CONTROL_CHARACTER: "Your name contains control characters; please remove them.",
+    NameProblem.INVISIBLE: "Your name needs at least one visible character.",
+    NameProblem.LOOKS_LIKE_COMMAND: (
+        "A name can't start with “/” – that's how commands start, and I don't know that one."
+    ),
+}
+
+
+def registered(name: str) -> str:
+    return f"Nice to meet you, {name}! You're registered. Send /me to see your profile."
+
+
+def already_registered(name: str) -> str:
+    return f"You're already registered as {name}. Send /me to see your profile."
+
+
+def profile(name: str, registered_at: datetime) -> str:
+    return f"Name: {name}\nRegistered: {registered_at:%Y-%m-%d %H:%M} UTC"
+
+
+def ask_new_name(current_name: str) -> str:
+    return f"Your name is {current_name}. What should your new name be?"
+
+
+def renamed(name: str) -> str:
+    return f"Done! From now on you're {name}."
+
+
+def name_unchanged(name: str) -> str:
+    return f"That's already your name, {name} – nothing changed."
+
+
+def invalid_name(problem: NameProblem) -> str:
+    return f"{_NAME_PROBLEMS[problem]} Please send another name, or /cancel to stop."
+
+
+def cancelled(state: str) -> str:
+    return _CANCELLED.get(state, "Cancelled.")
+
+
+def with_reminder(text: str, state: str | None) -> str:
+    """Append what the bot is still waiting for, so a side command doesn't lose the thread."""
+    reminder = _STILL_WAITING.get(state or "")
+    return f"{text}\n\n{reminder}" if reminder else text
+
+
+def unknown_input(text: str | None) -> str:
+    if text and text.startswith("/"):
+        return f"I don't know the command {text.split()[0]}. Send /help to see what I can do."
+    return "I didn't get that. Send /help to see what I can do."

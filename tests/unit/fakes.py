@@ -1,0 +1,41 @@
+"""In-memory stand-ins for the ports, shared by the use-case tests."""
+
+from datetime import UTC, datetime, timedelta
+
+from application.user_repository import UserAlreadyExists, UserNotFound
+from domain.user import User, UserId
+
+
+class InMemoryUserRepository:
+    """`UserRepository` over a dict; `writes` counts calls that changed something."""
+
+    def __init__(self, *users: User) -> None:
+        self.users: dict[UserId, User] = {user.id: user for user in users}
+        self.writes = 0
+
+    async def get(self, user_id: UserId) -> User | None:
+        return self.users.get(user_id)
+
+    async def add(self, user: User) -> None:
+        if user.id in self.users:
+            raise UserAlreadyExists(user.id.value)
+        self.users[user.id] = user
+        self.writes += 1
+
+    async def update(self, user: User) -> None:
+        if user.id not in self.users:
+            raise UserNotFound(user.id.value)
+        self.users[user.id] = user
+        self.writes += 1
+
+
+class SteppingClock:
+    """A clock that starts at a fixed moment and moves one minute per reading."""
+
+    def __init__(self, start: datetime = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        moment = self.now
+        self.now += timedelta(minutes=1)
+        return moment

@@ -1,0 +1,60 @@
+import asyncio
+
+import pytest
+
+from application.errors import UserAlreadyRegistered
+from application.register_user import RegisterUser, RegisterUserRequest
+from domain.user import UserId
+from domain.user_name import InvalidUserName, NameProblem
+from tests.unit.fakes import InMemoryUserRepository, SteppingClock
+
+
+async def test_registers_a_new_user_with_the_normalised_name() -> None:
+    users, clock = InMemoryUserRepository(), SteppingClock()
+    start = clock.now
+
+    profile = await RegisterUser(users, clock).execute(
+        RegisterUserRequest(user_id=7, name="  Ada  ")
+    )
+
+    assert (profile.user_id, profile.name, profile.registered_at) == (7, "Ada", start)
+    assert users.users[UserId(7)].name.value == "Ada"
+
+
+async def test_a_second_registration_reports_the_stored_name_and_changes_nothing() -> None:
+    users = InMemoryUserRepository()
+    register = RegisterUser(users, SteppingClock())
+    await register.execute(RegisterUserRequest(user_id=7, name="Ada"))
+
+    with pytest.raises(UserAlreadyRegistered) as refused:
+        await register.execute(RegisterUserRequest(user_id=7, name="Grace"))
+
+    assert refused.value.profile.name == "Ada"
+    assert users.writes == 1
+
+
+async def test_concurrent_registrations_store_exactly_one_user() -> None:
+    users = InMemoryUserRepository()
+    register = RegisterUser(users, SteppingClock())
+    names = ["Ada", "Grace", "Edsger"]
+
+    outcomes = await asyncio.gather(
+        *(register.execute(RegisterUserRequest(user_id=7, name=n)) for n in names),
+        return_exceptions=True,
+    )
+
+    assert sum(not isinstance(o, Exception) for o in outcomes) == 1
+    assert sum(isinstance(o, UserAlreadyRegistered) for o in outcomes) == 2
+    assert users.writes == 1
+
+
+async def test_an_invalid_name_is_refused_before_anything_is_stored() -> None:
+    users = InMemoryUserRepository()
+
+    with pytest.raises(InvalidUserName) as refused:
+        await RegisterUser(users, SteppingClock()).execute(
+            RegisterUserRequest(user_id=7, name="Ada\nLovelace")
+        )
+
+    assert refused.value.problem is NameProblem.LINE_BREAK
+    assert users.users == {}

@@ -1,0 +1,50 @@
+import pytest
+
+from application.errors import UserNotRegistered
+from application.rename_user import RenameUser, RenameUserRequest
+from domain.user import User, UserId
+from domain.user_name import InvalidUserName, UserName
+from tests.unit.fakes import InMemoryUserRepository, SteppingClock
+
+
+def _users_with_ada(clock: SteppingClock) -> InMemoryUserRepository:
+    return InMemoryUserRepository(User.register(UserId(7), UserName("Ada"), clock()))
+
+
+async def test_renames_and_stamps_the_change() -> None:
+    clock = SteppingClock()
+    users = _users_with_ada(clock)
+    renamed_at = clock.now
+
+    result = await RenameUser(users, clock).execute(RenameUserRequest(user_id=7, new_name="Grace"))
+
+    assert result.changed
+    assert (result.profile.name, result.profile.updated_at) == ("Grace", renamed_at)
+    assert users.users[UserId(7)].name.value == "Grace"
+
+
+async def test_the_same_name_is_unchanged_and_writes_nothing() -> None:
+    clock = SteppingClock()
+    users = _users_with_ada(clock)
+
+    result = await RenameUser(users, clock).execute(RenameUserRequest(user_id=7, new_name=" Ada "))
+
+    assert not result.changed
+    assert users.writes == 0
+
+
+async def test_an_invalid_name_keeps_the_old_one() -> None:
+    clock = SteppingClock()
+    users = _users_with_ada(clock)
+
+    with pytest.raises(InvalidUserName):
+        await RenameUser(users, clock).execute(RenameUserRequest(user_id=7, new_name="/me"))
+
+    assert users.users[UserId(7)].name.value == "Ada"
+
+
+async def test_an_unknown_user_is_not_registered() -> None:
+    with pytest.raises(UserNotRegistered):
+        await RenameUser(InMemoryUserRepository(), SteppingClock()).execute(
+            RenameUserRequest(user_id=7, new_name="Grace")
+        )
