@@ -26,39 +26,37 @@ log = logging.getLogger(__name__)
 
 
 class EmbeddedMongo:
-    """One server process with its data in `data_dir`, which persists across runs."""
+    """One server process with its data in `data_dir`, which persists across runs.
 
-    def __init__(self, data_dir: Path, *, executable: str | None = None) -> None:
+    With `data_dir=None` the data lives in memory and dies with the process (for tests).
+    The port is picked on the first start and kept, so a restart looks like an outage.
+    """
+
+    def __init__(self, data_dir: Path | None, *, port: int | None = None) -> None:
         self._data_dir = data_dir
-        self._executable = executable or find_server_executable()
+        self._executable = find_server_executable()
         self._process: subprocess.Popen[bytes] | None = None
-        self.port = 0
+        self.port = port or 0
 
     @property
     def uri(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
 
     @property
-    def log_file(self) -> Path:
-        return self._data_dir.parent / "secantusd.log"
+    def log_file(self) -> Path | None:
+        return None if self._data_dir is None else self._data_dir.parent / "secantusd.log"
 
     def start(self, timeout_seconds: float) -> None:
         """Start the server and return once it accepts connections."""
-        self._data_dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_loopback_port()
-        with self.log_file.open("ab") as log_output:
+        self.port = self.port or free_loopback_port()
+        storage = ":memory:" if self._data_dir is None else str(self._data_dir)
+        if self._data_dir is not None:
+            self._data_dir.mkdir(parents=True, exist_ok=True)
+        command = [self._executable, "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--storage-path", storage, "--log-level", "WARNING"]
+        with (self.log_file or Path(os.devnull)).open("ab") as log_output:
             self._process = subprocess.Popen(
-                [
-                    self._executable,
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--storage-path",
-                    str(self._data_dir),
-                    "--log-level",
-                    "WARNING",
-                ],
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=log_output,
                 stderr=subprocess.STDOUT,

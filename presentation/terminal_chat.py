@@ -22,7 +22,6 @@ from presentation.local_session import LocalBotSession
 # A well-formed token that no real bot has; its id (1) keeps chat conversations apart from
 # the real bot's in the FSM collection, while profiles are shared with it by user id.
 LOCAL_BOT_TOKEN = "1:local-terminal-chat"
-DEFAULT_LOCAL_USER_ID = 1
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ async def run_chat(
     container: Container,
     lines: AsyncIterator[str],
     print_reply: Callable[[str], None],
-    user_id: int = DEFAULT_LOCAL_USER_ID,
+    user_id: int,
 ) -> None:
     """Feed each line to the dispatcher as a private message; print what the bot sends."""
 

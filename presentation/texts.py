@@ -74,8 +74,8 @@ def invalid_name(problem: NameProblem) -> str:
     return f"{_NAME_PROBLEMS[problem]} Please send another name, or /cancel to stop."
 
 
-def cancelled(state: str) -> str:
-    return _CANCELLED.get(state, "Cancelled.")
+def cancelled(state: str | None) -> str:
+    return _CANCELLED.get(state or "", "Cancelled.")
 
 
 def with_reminder(text: str, state: str | None) -> str:

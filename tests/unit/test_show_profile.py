@@ -4,7 +4,7 @@ from application.errors import UserNotRegistered
 from application.show_profile import ShowProfile, ShowProfileRequest
 from domain.user import User, UserId
 from domain.user_name import UserName
-from tests.unit.fakes import SteppingClock, InMemoryUserRepository
+from tests.unit.fakes import InMemoryUserRepository, SteppingClock
 
 
 async def test_shows_name_and_registration_date() -> None:

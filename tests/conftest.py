@@ -1,0 +1,43 @@
+"""Fixtures shared by every test that needs MongoDB: one real server per test session."""
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from infrastructure.embedded_mongo import EmbeddedMongo
+from infrastructure.mongo_client import CODEC_OPTIONS
+
+Document = dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def mongo_server() -> Iterator[EmbeddedMongo]:
+    """SecantusDB in memory on a free port: a real wire-protocol server, not a mock."""
+    server = EmbeddedMongo(data_dir=None)
+    server.start(timeout_seconds=30)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_client(mongo_server: EmbeddedMongo) -> Iterator[MongoClient[Document]]:
+    client: MongoClient[Document] = MongoClient(mongo_server.uri, tz_aware=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def db_name(mongo_client: MongoClient[Document]) -> Iterator[str]:
+    """A database of this test's own, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    yield name
+    mongo_client.drop_database(name)
+
+
+@pytest.fixture
+def database(mongo_client: MongoClient[Document], db_name: str) -> Database[Document]:
+    return mongo_client.get_database(db_name, codec_options=CODEC_OPTIONS)

@@ -1,0 +1,61 @@
+import pytest
+
+from presentation import texts
+from presentation.bot_commands import BOT_COMMANDS
+from presentation.states import Registration, Renaming
+from tests.conversations.conftest import BotUnderTest
+
+pytestmark = pytest.mark.mongo
+
+
+async def test_help_lists_every_command(bot: BotUnderTest) -> None:
+    [reply] = await bot.send("/help")
+
+    for command in [*(f"/{c.command}" for c in BOT_COMMANDS), "/profile", "/update_name"]:
+        assert command in reply
+
+
+async def test_help_while_waiting_for_a_name_reminds_what_is_pending(bot: BotUnderTest) -> None:
+    await bot.send("/start")
+
+    [reply] = await bot.send("/help")
+
+    assert reply == texts.with_reminder(texts.HELP, Registration.waiting_for_name.state)
+    assert await bot.state_of() == Registration.waiting_for_name.state
+
+
+async def test_cancel_leaves_registration(bot: BotUnderTest) -> None:
+    await bot.send("/start")
+
+    assert await bot.send("/cancel") == [texts.cancelled(Registration.waiting_for_name.state)]
+    assert await bot.state_of() is None
+    assert bot.stored_users() == []
+
+
+async def test_cancel_leaves_renaming_with_the_name_unchanged(bot: BotUnderTest) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+    await bot.send("/rename")
+
+    assert await bot.send("/cancel") == [texts.cancelled(Renaming.waiting_for_new_name.state)]
+    assert await bot.state_of() is None
+    assert await bot.send("Grace") == [texts.unknown_input("Grace")]
+    assert [u["name"] for u in bot.stored_users()] == ["Ada"]
+
+
+async def test_cancel_with_nothing_in_progress_says_so(bot: BotUnderTest) -> None:
+    assert await bot.send("/cancel") == [texts.NOTHING_TO_CANCEL]
+
+
+async def test_an_unknown_command_is_named(bot: BotUnderTest) -> None:
+    assert await bot.send("/frobnicate now") == [texts.unknown_input("/frobnicate")]
+    assert "/frobnicate" in texts.unknown_input("/frobnicate")
+
+
+async def test_chatter_outside_a_conversation_points_at_help(bot: BotUnderTest) -> None:
+    assert await bot.send("hello?") == [texts.unknown_input("hello?")]
+
+
+async def test_group_chats_are_ignored(bot: BotUnderTest) -> None:
+    assert await bot.send_in_group("/start") == []
+    assert await bot.state_of() is None

@@ -1,0 +1,33 @@
+import pytest
+
+from presentation import texts
+from presentation.states import Renaming
+from tests.conversations.conftest import BotUnderTest
+
+pytestmark = pytest.mark.mongo
+
+
+@pytest.mark.parametrize("command", ["/me", "/profile", "/details"])
+async def test_shows_the_stored_name_and_registration_date(bot: BotUnderTest, command: str) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+    [user] = bot.stored_users()
+
+    assert await bot.send(command) == [texts.profile("Ada", user["created_at"])]
+    assert "UTC" in texts.profile("Ada", user["created_at"])
+
+
+@pytest.mark.parametrize("command", ["/me", "/profile", "/details"])
+async def test_an_unregistered_user_is_pointed_at_start(bot: BotUnderTest, command: str) -> None:
+    assert await bot.send(command) == [texts.NOT_REGISTERED]
+
+
+async def test_looking_at_the_profile_mid_rename_keeps_the_rename_open(bot: BotUnderTest) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+    await bot.send("/rename")
+
+    [reply] = await bot.send("/me")
+
+    assert reply.endswith(texts.with_reminder("", Renaming.waiting_for_new_name.state).strip())
+    assert await bot.send("Grace") == [texts.renamed("Grace")]

@@ -1,0 +1,62 @@
+"""MongoDB going away mid-run: an apology, the conversation kept, no crash."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infrastructure.embedded_mongo import EmbeddedMongo
+from infrastructure.settings import Settings
+from presentation import texts
+from presentation.states import Registration
+from tests.conversations.conftest import BotUnderTest
+
+pytestmark = pytest.mark.mongo
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[EmbeddedMongo]:
+    """A server this test may stop and restart (same port, same data) without disturbing
+    the others."""
+    server = EmbeddedMongo(data_dir=tmp_path / "mongo")
+    server.start(timeout_seconds=30)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(own_server: EmbeddedMongo, db_name: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        mongo_uri=own_server.uri,
+        mongo_db=db_name,
+        mongo_operation_timeout_ms=500,
+    )
+
+
+@pytest.fixture
+def database() -> None:
+    """The shared server's database is not this bot's; nothing to inspect there."""
+
+
+async def test_every_storage_command_apologises_while_mongodb_is_down(
+    bot: BotUnderTest, own_server: EmbeddedMongo
+) -> None:
+    await bot.send("/start")
+    own_server.stop()
+
+    for message in ["Ada", "/me", "/start", "/rename", "/cancel"]:
+        assert await bot.send(message) == [texts.STORAGE_UNAVAILABLE], message
+
+
+async def test_the_conversation_is_where_it_was_when_mongodb_returns(
+    bot: BotUnderTest, own_server: EmbeddedMongo
+) -> None:
+    await bot.send("/start")
+    own_server.stop()
+    assert await bot.send("Ada") == [texts.STORAGE_UNAVAILABLE]
+
+    own_server.start(timeout_seconds=30)
+
+    assert await bot.state_of() == Registration.waiting_for_name.state
+    assert await bot.send("Ada") == [texts.registered("Ada")]

@@ -1,0 +1,147 @@
+"""A small stand-in for the Telegram Bot API on 127.0.0.1, for driving the real bot process.
+
+It speaks the HTTP protocol aiogram uses (`POST /bot<token>/<method>`), queues updates for
+`getUpdates` long polling, and records every call, so tests can act as Telegram users.
+"""
+
+import asyncio
+import itertools
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from infrastructure.embedded_mongo import free_loopback_port
+
+BOT_ID = 4242
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+class FakeBotApi:
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.port = free_loopback_port()
+        self.calls: list[Call] = []
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._changed = threading.Condition()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "FakeBotApi":
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def send_text(self, user_id: int, text: str) -> None:
+        """A private message from `user_id`, as Telegram would deliver it."""
+        update_id = next(self._update_ids)
+        chat = {"id": user_id, "type": "private", "first_name": "Tester"}
+        sender = {"id": user_id, "is_bot": False, "first_name": "Tester"}
+        message = {"message_id": update_id, "date": int(time.time()), "chat": chat}
+        message |= {"from": sender, "text": text}
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        with self._changed:
+            self._updates.append({"update_id": update_id, "message": message})
+            self._changed.notify_all()
+
+    def replies_to(self, chat_id: int) -> list[str]:
+        with self._changed:
+            return [
+                str(c.params["text"])
+                for c in self.calls
+                if c.method == "sendmessage" and int(c.params["chat_id"]) == chat_id
+            ]
+
+    def wait_for_reply(self, chat_id: int, containing: str, timeout: float = 30) -> str:
+        """The first reply to `chat_id` that contains `containing`, waiting for it."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for text in self.replies_to(chat_id):
+                    if containing in text:
+                        return text
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"no reply containing {containing!r}; got {self.replies_to(chat_id)}"
+                    )
+                self._changed.wait(remaining)
+
+    def wait_for_call(self, method: str, timeout: float = 30) -> Call:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not (found := [c for c in self.calls if c.method == method.lower()]):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"{method} was never called; calls: {self.calls}")
+                self._changed.wait(remaining)
+            return found[0]
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        method = request.match_info["method"].lower()
+        params = {key: str(value) for key, value in (await request.post()).items()}
+        with self._changed:
+            self.calls.append(Call(method, params))
+            self._changed.notify_all()
+        if method == "getupdates":
+            result: Any = await self._get_updates(params)
+        elif method == "getme":
+            result = {"id": BOT_ID, "is_bot": True, "first_name": "Fake", "username": "fake_bot"}
+        elif method == "sendmessage":
+            result = self._sent_message(params)
+        else:
+            result = True
+        return web.json_response({"ok": True, "result": result})
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset", 0))
+        deadline = time.monotonic() + min(float(params.get("timeout", 0)), 2.0)
+        while True:
+            with self._changed:
+                # As Telegram does: an offset confirms, and forgets, every earlier update.
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                if self._updates or time.monotonic() >= deadline:
+                    return list(self._updates)
+            await asyncio.sleep(0.02)
+
+    def _sent_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = {"id": int(params["chat_id"]), "type": "private"}
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "text": params["text"],
+        }

@@ -1,0 +1,83 @@
+"""`profilebot polling` as a process, against the fake Bot API and a real MongoDB server."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import MongoClient
+
+from infrastructure.embedded_mongo import EmbeddedMongo
+from presentation import texts
+from presentation.bot_commands import BOT_COMMANDS
+from tests.e2e.conftest import BOT_TOKEN
+from tests.e2e.fake_bot_api import FakeBotApi
+from tests.e2e.profilebot_process import BotProcess, clean_env
+
+pytestmark = [pytest.mark.e2e, pytest.mark.mongo]
+
+ADA = 1001
+
+
+@pytest.fixture
+def env(bot_api: FakeBotApi, mongo_server: EmbeddedMongo, db_name: str) -> dict[str, str]:
+    return clean_env(
+        BOT_TOKEN=BOT_TOKEN,
+        TELEGRAM_API_URL=bot_api.url,
+        MONGO_URI=mongo_server.uri,
+        MONGO_DB=db_name,
+        LOG_LEVEL="DEBUG",
+    )
+
+
+@pytest.fixture
+def bot(tmp_path: Path, env: dict[str, str]) -> Iterator[BotProcess]:
+    process = BotProcess(tmp_path, env)
+    yield process
+    if process.process.poll() is None:
+        process.kill()
+
+
+def test_registers_publishes_commands_and_stops_cleanly_on_sigterm(
+    bot: BotProcess, bot_api: FakeBotApi, mongo_client: MongoClient[dict[str, Any]], db_name: str
+) -> None:
+    commands = json.loads(bot_api.wait_for_call("setMyCommands").params["commands"])
+    assert [c["command"] for c in commands] == [c.command for c in BOT_COMMANDS]
+
+    bot_api.send_text(ADA, "/start")
+    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.send_text(ADA, "Ada")
+    bot_api.wait_for_reply(ADA, texts.registered("Ada"))
+
+    assert bot.terminate() == 0
+    assert mongo_client[db_name]["users"].count_documents({"telegram_id": ADA, "name": "Ada"}) == 1
+    output = bot.output()
+    assert BOT_TOKEN not in output
+    assert "Traceback" not in output
+
+
+def test_a_conversation_survives_kill_9_of_the_bot(
+    tmp_path: Path, env: dict[str, str], bot: BotProcess, bot_api: FakeBotApi
+) -> None:
+    bot_api.send_text(ADA, "/start")
+    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot.kill()
+
+    restarted = BotProcess(tmp_path, env, name="restarted")
+    try:
+        bot_api.send_text(ADA, "Ada")
+        bot_api.wait_for_reply(ADA, texts.registered("Ada"))
+    finally:
+        assert restarted.terminate() == 0
+
+
+def test_a_rejected_token_is_one_line_and_exit_code_2(tmp_path: Path, env: dict[str, str]) -> None:
+    with FakeBotApi("4242:the-right-token") as other_api:
+        process = BotProcess(tmp_path, env | {"TELEGRAM_API_URL": other_api.url})
+        code = process.process.wait(60)
+
+    assert code == 2
+    lines = [line for line in process.output().splitlines() if line.startswith("profilebot:")]
+    assert lines == ["profilebot: the Telegram Bot API rejected BOT_TOKEN (unauthorized)"]
+    assert BOT_TOKEN not in process.output()

@@ -1,0 +1,12 @@
+from collections.abc import Iterator
+
+import pytest
+
+from infrastructure.mongo_executor import MongoExecutor
+
+
+@pytest.fixture
+def executor() -> Iterator[MongoExecutor]:
+    executor = MongoExecutor(max_workers=8)
+    yield executor
+    executor.shutdown()

@@ -1,0 +1,147 @@
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+from pymongo.database import Database
+
+from infrastructure.mongo_executor import MongoExecutor
+from infrastructure.mongo_fsm_storage import EXPIRY_INDEX, MongoFSMStorage
+from presentation.states import Registration
+
+pytestmark = pytest.mark.mongo
+
+Document = dict[str, Any]
+TTL = timedelta(hours=24)
+KEY = StorageKey(bot_id=42, chat_id=7, user_id=7)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def storage(
+    database: Database[Document], executor: MongoExecutor, clock: Clock
+) -> MongoFSMStorage:
+    storage = MongoFSMStorage(database, executor, ttl=TTL, clock=clock)
+    await storage.ensure_indexes()
+    return storage
+
+
+async def test_state_round_trips(storage: MongoFSMStorage) -> None:
+    await storage.set_state(KEY, Registration.waiting_for_name)
+
+    assert await storage.get_state(KEY) == Registration.waiting_for_name.state
+
+
+async def test_a_new_conversation_is_empty(storage: MongoFSMStorage) -> None:
+    assert await storage.get_state(KEY) is None
+    assert await storage.get_data(KEY) == {}
+
+
+async def test_data_round_trips_with_keys_and_values_mongo_would_interpret(
+    storage: MongoFSMStorage,
+) -> None:
+    data = {"a.b": 1, "$where": {"$gt": ""}, "name": '{"$ne": null}', "list": [1, "é", None]}
+
+    await storage.set_data(KEY, data)
+
+    assert await storage.get_data(KEY) == data
+
+
+async def test_state_and_data_are_independent(storage: MongoFSMStorage) -> None:
+    await storage.set_data(KEY, {"draft": "Ada"})
+    await storage.set_state(KEY, "some:state")
+    await storage.set_state(KEY, None)
+
+    assert await storage.get_state(KEY) is None
+    assert await storage.get_data(KEY) == {"draft": "Ada"}
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        StorageKey(bot_id=43, chat_id=7, user_id=7),
+        StorageKey(bot_id=42, chat_id=8, user_id=7),
+        StorageKey(bot_id=42, chat_id=7, user_id=8),
+        StorageKey(bot_id=42, chat_id=7, user_id=7, destiny="other"),
+        StorageKey(bot_id=42, chat_id=7, user_id=7, thread_id=3),
+    ],
+)
+async def test_conversations_are_kept_apart(storage: MongoFSMStorage, other: StorageKey) -> None:
+    await storage.set_state(KEY, "mine")
+
+    assert await storage.get_state(other) is None
+
+
+async def test_the_ttl_index_expires_documents_at_their_expiry_time(
+    storage: MongoFSMStorage, database: Database[Document]
+) -> None:
+    index = database["fsm_states"].index_information()[EXPIRY_INDEX]
+
+    assert index["key"] == [("expires_at", 1)]
+    assert index["expireAfterSeconds"] == 0
+
+
+async def test_every_write_pushes_the_expiry_forward(
+    storage: MongoFSMStorage, database: Database[Document], clock: Clock
+) -> None:
+    await storage.set_state(KEY, "asking")
+    clock.now += timedelta(hours=20)
+    await storage.set_data(KEY, {"x": 1})
+
+    document = database["fsm_states"].find_one({})
+
+    assert document is not None
+    assert document["expires_at"] == clock.now + TTL
+
+
+async def test_an_expired_conversation_reads_as_new_before_the_ttl_monitor_removes_it(
+    storage: MongoFSMStorage, clock: Clock
+) -> None:
+    await storage.set_state(KEY, "asking")
+    await storage.set_data(KEY, {"x": 1})
+    clock.now += TTL + timedelta(seconds=1)
+
+    assert await storage.get_state(KEY) is None
+    assert await storage.get_data(KEY) == {}
+
+
+async def test_writing_to_an_expired_conversation_starts_it_afresh(
+    storage: MongoFSMStorage, clock: Clock
+) -> None:
+    await storage.set_state(KEY, "asking")
+    await storage.set_data(KEY, {"stale": True})
+    clock.now += TTL + timedelta(seconds=1)
+
+    await storage.set_state(KEY, "asking again")
+
+    assert await storage.get_state(KEY) == "asking again"
+    assert await storage.get_data(KEY) == {}
+
+
+async def test_state_survives_a_new_storage_instance(
+    storage: MongoFSMStorage, database: Database[Document], clock: Clock
+) -> None:
+    await storage.set_state(KEY, Registration.waiting_for_name)
+    executor = MongoExecutor(max_workers=1)
+    try:
+        restarted = MongoFSMStorage(database, executor, ttl=TTL, clock=clock)
+        assert await restarted.get_state(KEY) == Registration.waiting_for_name.state
+    finally:
+        executor.shutdown()
+
+
+async def test_data_must_be_a_mapping(storage: MongoFSMStorage) -> None:
+    with pytest.raises(Exception, match="dict"):
+        await storage.set_data(KEY, ["not", "a", "dict"])  # type: ignore[arg-type]

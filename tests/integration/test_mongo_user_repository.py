@@ -1,0 +1,123 @@
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from application.errors import StorageUnavailable, UserAlreadyRegistered
+from application.register_user import RegisterUser, RegisterUserRequest
+from application.user_repository import UserAlreadyExists, UserNotFound
+from domain.user import User, UserId
+from domain.user_name import UserName
+from infrastructure.clock import utc_now
+from infrastructure.mongo_client import CODEC_OPTIONS
+from infrastructure.mongo_executor import MongoExecutor
+from infrastructure.mongo_user_repository import USER_ID_INDEX, MongoUserRepository
+
+pytestmark = pytest.mark.mongo
+
+Document = dict[str, Any]
+T0 = datetime(2026, 3, 4, 5, 6, 7, 891000, tzinfo=UTC)
+
+
+@pytest.fixture
+async def users(database: Database[Document], executor: MongoExecutor) -> MongoUserRepository:
+    repository = MongoUserRepository(database, executor)
+    await repository.ensure_indexes()
+    return repository
+
+
+def ada(user_id: int = 7, name: str = "Ada") -> User:
+    return User.register(UserId(user_id), UserName(name), T0)
+
+
+async def test_a_stored_user_reads_back_equal(users: MongoUserRepository) -> None:
+    await users.add(ada())
+
+    assert await users.get(UserId(7)) == ada()
+
+
+async def test_an_unknown_user_reads_as_none(users: MongoUserRepository) -> None:
+    assert await users.get(UserId(404)) is None
+
+
+async def test_the_telegram_id_has_a_unique_index(
+    users: MongoUserRepository, database: Database[Document]
+) -> None:
+    await users.ensure_indexes()  # idempotent at every start-up
+
+    index = database["users"].index_information()[USER_ID_INDEX]
+
+    assert index["key"] == [("telegram_id", 1)]
+    assert index["unique"] is True
+
+
+async def test_adding_the_same_id_twice_is_refused_and_keeps_one_document(
+    users: MongoUserRepository, database: Database[Document]
+) -> None:
+    await users.add(ada())
+
+    with pytest.raises(UserAlreadyExists):
+        await users.add(ada(name="Grace"))
+
+    assert database["users"].count_documents({"telegram_id": 7}) == 1
+
+
+async def test_concurrent_double_registration_yields_one_document_and_one_loser(
+    users: MongoUserRepository, database: Database[Document]
+) -> None:
+    register = RegisterUser(users, utc_now)
+
+    outcomes = await asyncio.gather(
+        register.execute(RegisterUserRequest(user_id=7, name="Ada")),
+        register.execute(RegisterUserRequest(user_id=7, name="Grace")),
+        return_exceptions=True,
+    )
+
+    winners = [o for o in outcomes if not isinstance(o, BaseException)]
+    losers = [o for o in outcomes if isinstance(o, UserAlreadyRegistered)]
+    assert len(winners) == len(losers) == 1
+    assert losers[0].profile.name == winners[0].name
+    assert database["users"].count_documents({}) == 1
+
+
+async def test_update_renames_and_keeps_the_creation_time(users: MongoUserRepository) -> None:
+    await users.add(ada())
+    renamed = ada().renamed(UserName("Grace"), T0 + timedelta(hours=1))
+
+    await users.update(renamed)
+
+    assert await users.get(UserId(7)) == renamed
+
+
+async def test_updating_an_unknown_user_raises(users: MongoUserRepository) -> None:
+    with pytest.raises(UserNotFound):
+        await users.update(ada())
+
+
+@pytest.mark.parametrize(
+    "name", ['{"$gt": ""}', "$where", "a.b", "👩‍👩‍👧‍👦 Ада", "José", "<b>&amp;</b>", "O'Brien\\"]
+)
+async def test_names_are_stored_byte_for_byte(
+    users: MongoUserRepository, database: Database[Document], name: str
+) -> None:
+    await users.add(ada(name=name))
+
+    stored = database["users"].find_one({"telegram_id": 7})
+
+    assert stored is not None
+    assert stored["name"].encode() == name.encode()
+
+
+async def test_a_dead_server_becomes_storage_unavailable(executor: MongoExecutor) -> None:
+    client: MongoClient[Document] = MongoClient(
+        "mongodb://127.0.0.1:1/?directConnection=true", timeoutMS=300, connect=False
+    )
+    users = MongoUserRepository(client.get_database("x", codec_options=CODEC_OPTIONS), executor)
+    try:
+        with pytest.raises(StorageUnavailable):
+            await users.get(UserId(7))
+    finally:
+        client.close()
