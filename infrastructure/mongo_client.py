@@ -30,6 +30,7 @@ def open_mongo_client(uri: str, settings: Settings) -> Iterator[MongoClient[Docu
         yield client
     finally:
         client.close()
+        log.info("MongoDB client closed")
 
 
 def create_mongo_client(uri: str, settings: Settings) -> MongoClient[Document]:

@@ -50,7 +50,11 @@ class Settings(BaseSettings):
     `EMBEDDED_MONGO_PATH`."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # `BOT_TOKEN=` in .env means unset, as in .env.example
+        extra="ignore",
+        frozen=True,
     )
 
     bot_token: Annotated[SecretStr | None, AfterValidator(_check_bot_token)] = None

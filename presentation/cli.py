@@ -82,9 +82,15 @@ def _parser() -> argparse.ArgumentParser:
     for command in (run, chat):
         command.add_argument(
             "--user-id",
-            type=int,
+            type=_positive_int,
             default=DEFAULT_LOCAL_USER_ID,
             help=f"Telegram user id the local chat speaks as (default {DEFAULT_LOCAL_USER_ID})",
         )
     parser.set_defaults(user_id=DEFAULT_LOCAL_USER_ID)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)

@@ -8,9 +8,9 @@ from typing import Any, cast
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ChatType
-from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.methods import GetMe, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, Message
+from aiogram.types import Chat, Message, User
 
 
 class UnsupportedLocalMethod(NotImplementedError):
@@ -20,7 +20,7 @@ class UnsupportedLocalMethod(NotImplementedError):
 class LocalBotSession(BaseSession):
     """Hands every request to `on_request` and answers it as Telegram would, without network.
 
-    Supported: `sendMessage` and methods that return `True` (e.g. `setMyCommands`).
+    Supported: `sendMessage`, `getMe` and methods that return `True` (e.g. `setMyCommands`).
     """
 
     def __init__(self, on_request: Callable[[TelegramMethod[Any]], None]) -> None:
@@ -37,6 +37,8 @@ class LocalBotSession(BaseSession):
         self._on_request(method)
         if isinstance(method, SendMessage):
             return cast(TelegramType, self._sent_message(method))
+        if isinstance(method, GetMe):
+            return cast(TelegramType, User(id=bot.id, is_bot=True, first_name="profilebot"))
         if method.__returning__ is bool:
             return cast(TelegramType, True)
         raise UnsupportedLocalMethod(f"no local answer for {type(method).__name__}")

@@ -80,6 +80,8 @@ async def stdin_lines() -> AsyncIterator[str]:
                 line: str | None = input(prompt)
             except (EOFError, OSError):
                 line = None
+                if prompt:
+                    print()  # end the prompt's line, as shells do on Ctrl-D
             loop.call_soon_threadsafe(queue.put_nowait, line)
             if line is None:
                 return

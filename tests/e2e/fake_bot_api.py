@@ -29,6 +29,8 @@ class FakeBotApi:
         self.token = token
         self.port = free_loopback_port()
         self.calls: list[Call] = []
+        self.reply_delay = 0.0
+        """Seconds `sendMessage` takes to answer, to keep an update in progress."""
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -121,6 +123,7 @@ class FakeBotApi:
         elif method == "getme":
             result = {"id": BOT_ID, "is_bot": True, "first_name": "Fake", "username": "fake_bot"}
         elif method == "sendmessage":
+            await asyncio.sleep(self.reply_delay)
             result = self._sent_message(params)
         else:
             result = True

@@ -1,6 +1,7 @@
 """`profilebot polling` as a process, against the fake Bot API and a real MongoDB server."""
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,23 @@ def test_registers_publishes_commands_and_stops_cleanly_on_sigterm(
     assert "Traceback" not in output
 
 
+def test_sigterm_lets_an_update_in_progress_finish(bot: BotProcess, bot_api: FakeBotApi) -> None:
+    bot_api.send_text(ADA, "/start")
+    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.reply_delay = 3.0
+    bot_api.send_text(ADA, "Ada")
+    bot_api.wait_for_reply(ADA, texts.registered("Ada"))  # asked; the answer is 3 s away
+
+    started = time.monotonic()
+    assert bot.terminate() == 0
+
+    assert time.monotonic() - started > 2
+    output = bot.output()
+    assert "waiting for 1 update(s) in progress" in output
+    assert "Update id=2 is handled" in output
+    assert output.count("MongoDB client closed") == 1
+
+
 def test_a_conversation_survives_kill_9_of_the_bot(
     tmp_path: Path, env: dict[str, str], bot: BotProcess, bot_api: FakeBotApi
 ) -> None:
@@ -70,6 +88,26 @@ def test_a_conversation_survives_kill_9_of_the_bot(
         bot_api.wait_for_reply(ADA, texts.registered("Ada"))
     finally:
         assert restarted.terminate() == 0
+
+
+def test_killing_the_bot_also_stops_its_embedded_database(
+    tmp_path: Path, bot_api: FakeBotApi
+) -> None:
+    env = clean_env(BOT_TOKEN=BOT_TOKEN, TELEGRAM_API_URL=bot_api.url)  # no MONGO_URI
+    first = BotProcess(tmp_path, env, name="first")
+    try:
+        bot_api.send_text(ADA, "/start")
+        bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    finally:
+        first.kill()
+
+    # An orphaned server would still hold the data folder, and this start would fail.
+    second = BotProcess(tmp_path, env, name="second")
+    try:
+        bot_api.send_text(ADA, "Ada")
+        bot_api.wait_for_reply(ADA, texts.registered("Ada"))
+    finally:
+        assert second.terminate() == 0, second.output()
 
 
 def test_a_rejected_token_is_one_line_and_exit_code_2(tmp_path: Path, env: dict[str, str]) -> None:
