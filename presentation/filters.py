@@ -17,3 +17,10 @@ class PrivateChatUser(Filter):
         if message.chat.type != ChatType.PRIVATE or message.from_user is None:
             return False
         return {"sender_id": message.from_user.id}
+
+
+class TextMessage(Filter):
+    """Messages with text (not stickers, photos, …); passes the text as `text`."""
+
+    async def __call__(self, message: Message) -> bool | dict[str, Any]:
+        return False if message.text is None else {"text": message.text}

@@ -1,4 +1,8 @@
-"""What the user hears when a handler fails: an apology, never silence or a crash."""
+"""Use-case errors turned into replies, in one place, so handlers deal only with success.
+
+Handlers change FSM state only after their use case succeeds, so when one of these errors
+arrives the conversation is exactly where it was: an invalid name keeps the question open.
+"""
 
 import logging
 
@@ -6,10 +10,20 @@ from aiogram import Router
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
-from application.errors import StorageUnavailable
+from application.errors import StorageUnavailable, UserNotRegistered
+from domain.user_name import InvalidUserName
 from presentation import texts
 
 log = logging.getLogger(__name__)
+
+
+async def invalid_name(event: ErrorEvent) -> None:
+    assert isinstance(event.exception, InvalidUserName)
+    await _reply(event, texts.invalid_name(event.exception.problem))
+
+
+async def not_registered(event: ErrorEvent, raw_state: str | None = None) -> None:
+    await _reply(event, texts.with_reminder(texts.NOT_REGISTERED, raw_state))
 
 
 async def storage_unavailable(event: ErrorEvent) -> None:
@@ -20,15 +34,15 @@ async def storage_unavailable(event: ErrorEvent) -> None:
         event.update.update_id,
         type(cause).__name__ if cause else event.exception,
     )
-    await _apologise(event, texts.STORAGE_UNAVAILABLE)
+    await _reply(event, texts.STORAGE_UNAVAILABLE)
 
 
 async def unexpected_error(event: ErrorEvent) -> None:
     log.error("update %d failed", event.update.update_id, exc_info=event.exception)
-    await _apologise(event, texts.UNEXPECTED_ERROR)
+    await _reply(event, texts.UNEXPECTED_ERROR)
 
 
-async def _apologise(event: ErrorEvent, text: str) -> None:
+async def _reply(event: ErrorEvent, text: str) -> None:
     message = event.update.message
     if message is not None:
         await message.answer(text)
@@ -36,6 +50,8 @@ async def _apologise(event: ErrorEvent, text: str) -> None:
 
 def router() -> Router:
     router = Router(name="errors")
+    router.errors.register(invalid_name, ExceptionTypeFilter(InvalidUserName))
+    router.errors.register(not_registered, ExceptionTypeFilter(UserNotRegistered))
     router.errors.register(storage_unavailable, ExceptionTypeFilter(StorageUnavailable))
     router.errors.register(unexpected_error)
     return router

@@ -22,6 +22,11 @@ async def cancel(message: Message, state: FSMContext, raw_state: str | None) -> 
     await message.answer(texts.cancelled(raw_state))
 
 
+async def ask_for_text(message: Message) -> None:
+    """A sticker, photo or voice message where the bot waits for a name."""
+    await message.answer(texts.NEED_TEXT_NAME)
+
+
 async def unrecognised(message: Message) -> None:
     """Point lost users at /help rather than staying silent."""
     await message.answer(texts.unknown_input(message.text))

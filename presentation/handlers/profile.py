@@ -5,7 +5,6 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from dependency_injector.wiring import Provide, inject
 
-from application.errors import UserNotRegistered
 from application.show_profile import ShowProfile, ShowProfileRequest
 from presentation import texts
 from presentation.container import Container
@@ -19,11 +18,7 @@ async def me(
     show_profile: ShowProfile = Provide[Container.show_profile],
 ) -> None:
     """Show the stored name and registration date."""
-    try:
-        profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
-    except UserNotRegistered:
-        await message.answer(texts.with_reminder(texts.NOT_REGISTERED, raw_state))
-        return
+    profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
     reply = texts.profile(profile.name, profile.registered_at)
     await message.answer(texts.with_reminder(reply, raw_state))
 

@@ -9,9 +9,10 @@ from dependency_injector.wiring import Provide, inject
 from application.errors import UserAlreadyRegistered, UserNotRegistered
 from application.register_user import RegisterUser, RegisterUserRequest
 from application.show_profile import ShowProfile, ShowProfileRequest
-from domain.user_name import InvalidUserName
 from presentation import texts
 from presentation.container import Container
+from presentation.filters import TextMessage
+from presentation.handlers.general import ask_for_text
 from presentation.states import Registration
 
 
@@ -37,21 +38,14 @@ async def start(
 async def name_received(
     message: Message,
     sender_id: int,
+    text: str,
     state: FSMContext,
     register_user: RegisterUser = Provide[Container.register_user],
 ) -> None:
-    """Register with the name; an unusable name keeps the question open."""
-    if message.text is None:
-        await message.answer(texts.NEED_TEXT_NAME)
-        return
+    """Register with the name (an invalid one is answered by the errors router)."""
     try:
-        profile = await register_user.execute(
-            RegisterUserRequest(user_id=sender_id, name=message.text)
-        )
-    except InvalidUserName as error:
-        await message.answer(texts.invalid_name(error.problem))
-        return
-    except UserAlreadyRegistered as error:
+        profile = await register_user.execute(RegisterUserRequest(user_id=sender_id, name=text))
+    except UserAlreadyRegistered as error:  # registered meanwhile, e.g. from another device
         await state.clear()
         await message.answer(texts.already_registered(error.profile.name))
         return
@@ -67,5 +61,6 @@ def command_router() -> Router:
 
 def conversation_router() -> Router:
     router = Router(name="registration-conversation")
-    router.message.register(name_received, Registration.waiting_for_name)
+    router.message.register(name_received, Registration.waiting_for_name, TextMessage())
+    router.message.register(ask_for_text, Registration.waiting_for_name)
     return router

@@ -9,9 +9,10 @@ from dependency_injector.wiring import Provide, inject
 from application.errors import UserNotRegistered
 from application.rename_user import RenameUser, RenameUserRequest
 from application.show_profile import ShowProfile, ShowProfileRequest
-from domain.user_name import InvalidUserName
 from presentation import texts
 from presentation.container import Container
+from presentation.filters import TextMessage
+from presentation.handlers.general import ask_for_text
 from presentation.states import Renaming
 
 
@@ -20,15 +21,10 @@ async def rename(
     message: Message,
     sender_id: int,
     state: FSMContext,
-    raw_state: str | None,
     show_profile: ShowProfile = Provide[Container.show_profile],
 ) -> None:
     """Ask a registered user for the new name."""
-    try:
-        profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
-    except UserNotRegistered:
-        await message.answer(texts.with_reminder(texts.NOT_REGISTERED, raw_state))
-        return
+    profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
     await state.set_state(Renaming.waiting_for_new_name)
     await message.answer(texts.ask_new_name(profile.name))
 
@@ -37,22 +33,15 @@ async def rename(
 async def new_name_received(
     message: Message,
     sender_id: int,
+    text: str,
     state: FSMContext,
     rename_user: RenameUser = Provide[Container.rename_user],
 ) -> None:
-    """Rename; an unusable name keeps the question open."""
-    if message.text is None:
-        await message.answer(texts.NEED_TEXT_NAME)
-        return
+    """Rename (an invalid name is answered by the errors router)."""
     try:
-        result = await rename_user.execute(
-            RenameUserRequest(user_id=sender_id, new_name=message.text)
-        )
-    except InvalidUserName as error:
-        await message.answer(texts.invalid_name(error.problem))
-        return
+        result = await rename_user.execute(RenameUserRequest(user_id=sender_id, new_name=text))
     except UserNotRegistered:
-        await state.clear()
+        await state.clear()  # the profile is gone; there is nothing left to rename
         await message.answer(texts.NOT_REGISTERED)
         return
     await state.clear()
@@ -68,5 +57,6 @@ def command_router() -> Router:
 
 def conversation_router() -> Router:
     router = Router(name="renaming-conversation")
-    router.message.register(new_name_received, Renaming.waiting_for_new_name)
+    router.message.register(new_name_received, Renaming.waiting_for_new_name, TextMessage())
+    router.message.register(ask_for_text, Renaming.waiting_for_new_name)
     return router

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 import pytest
 
 from presentation import texts
@@ -89,3 +91,18 @@ async def test_users_register_independently(bot: BotUnderTest) -> None:
     assert await bot.send("Grace", user_id=2) == [texts.registered("Grace")]
     assert await bot.send("Ada", user_id=1) == [texts.registered("Ada")]
     assert sorted(u["name"] for u in bot.stored_users()) == ["Ada", "Grace"]
+
+
+async def test_registered_meanwhile_elsewhere_reports_the_stored_name(bot: BotUnderTest) -> None:
+    await bot.send("/start")
+    await bot.send("/start", user_id=ADA)  # still unregistered: asks again, same state
+    bot.database["users"].insert_one({"telegram_id": ADA, "name": "Ada", **_timestamps()})
+
+    assert await bot.send("Grace") == [texts.already_registered("Ada")]
+    assert await bot.state_of() is None
+    assert [u["name"] for u in bot.stored_users()] == ["Ada"]
+
+
+def _timestamps() -> dict[str, datetime]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    return {"created_at": now, "updated_at": now}

@@ -71,3 +71,12 @@ async def test_start_during_a_rename_greets_and_keeps_the_rename_open(ada: BotUn
 
     assert reply.startswith(texts.already_registered("Ada"))
     assert await ada.state_of() == Renaming.waiting_for_new_name.state
+
+
+async def test_a_profile_deleted_mid_rename_ends_the_conversation(ada: BotUnderTest) -> None:
+    await ada.send("/rename")
+    ada.database["users"].delete_many({})
+
+    assert await ada.send("Grace") == [texts.NOT_REGISTERED]
+    assert await ada.state_of() is None
+    assert ada.stored_users() == []
