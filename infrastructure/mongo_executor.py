@@ -3,6 +3,7 @@
 import asyncio
 import contextvars
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
@@ -11,6 +12,8 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from application.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -26,7 +29,6 @@ class MongoExecutor:
 
     def __init__(self, max_workers: int) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="mongo")
-        self.max_workers = max_workers
 
     async def run(self, call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Await `call(*args, **kwargs)` run in the pool, with the caller's context vars."""
@@ -52,3 +54,4 @@ def open_mongo_executor(max_workers: int, client: MongoClient[Any]) -> Iterator[
         yield executor
     finally:
         executor.shutdown()
+        log.debug("MongoDB executor drained")

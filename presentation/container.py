@@ -1,5 +1,6 @@
 """The composition root: settings → MongoDB → repository and FSM storage → use cases."""
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 from dependency_injector import containers, providers
@@ -16,17 +17,19 @@ from infrastructure.mongo_user_repository import MongoUserRepository
 from infrastructure.settings import Settings
 
 
-def _mongo_source(settings: Settings) -> str:
-    return "configured" if settings.mongo_uri is not None else "embedded"
-
-
-def _configured_mongo_uri(settings: Settings) -> str:
-    assert settings.mongo_uri is not None
-    return settings.mongo_uri.get_secret_value()
+def _mongo_uri(settings: Settings) -> Iterator[str]:
+    """The configured MONGO_URI, or else the URI of an embedded server started for this
+    process. A resource either way, so the client that depends on it closes first."""
+    if settings.mongo_uri is not None:
+        yield settings.mongo_uri.get_secret_value()
+    else:
+        yield from run_embedded_mongo(
+            settings.embedded_mongo_path, settings.mongo_connect_timeout_seconds
+        )
 
 
 class Container(containers.DeclarativeContainer):
-    """Build with `build_container(settings)`; tests override providers, never patch modules."""
+    """`Container(settings=...)`; tests override providers rather than patch modules."""
 
     wiring_config = containers.WiringConfiguration(packages=["presentation.handlers"])
 
@@ -34,16 +37,7 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Object(utc_now)
 
     # Gateways
-    mongo_uri = providers.Selector(
-        providers.Callable(_mongo_source, settings),
-        configured=providers.Callable(_configured_mongo_uri, settings),
-        # Started only when selected, i.e. when MONGO_URI is unset.
-        embedded=providers.Resource(
-            run_embedded_mongo,
-            data_dir=settings.provided.embedded_mongo_path,
-            timeout_seconds=settings.provided.mongo_connect_timeout_seconds,
-        ),
-    )
+    mongo_uri = providers.Resource(_mongo_uri, settings=settings)
     mongo_client = providers.Resource(open_mongo_client, uri=mongo_uri, settings=settings)
     mongo_executor = providers.Resource(
         open_mongo_executor,
@@ -70,7 +64,3 @@ class Container(containers.DeclarativeContainer):
     register_user = providers.Factory(RegisterUser, users=user_repository, clock=clock)
     show_profile = providers.Factory(ShowProfile, users=user_repository)
     rename_user = providers.Factory(RenameUser, users=user_repository, clock=clock)
-
-
-def build_container(settings: Settings) -> Container:
-    return Container(settings=settings)

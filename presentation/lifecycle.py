@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from application.errors import StorageUnavailable
 from infrastructure.settings import Settings
 from infrastructure.startup_error import StartupError
-from presentation.container import Container, build_container
+from presentation.container import Container
 
 
 @contextmanager
@@ -17,7 +17,7 @@ def open_container(settings: Settings) -> Iterator[Container]:
     Call it outside the event loop, in the main thread: resources start synchronously, and
     the embedded server is tied to the thread that started it.
     """
-    container = build_container(settings)
+    container = Container(settings=settings)
     try:
         container.mongo_executor()
         yield container

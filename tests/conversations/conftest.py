@@ -16,7 +16,7 @@ from pymongo.database import Database
 
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.settings import Settings
-from presentation.container import Container, build_container
+from presentation.container import Container
 from presentation.dispatcher import build_dispatcher
 from presentation.lifecycle import prepare_storage
 from presentation.local_session import LocalBotSession
@@ -87,7 +87,7 @@ def settings(mongo_server: EmbeddedMongo, db_name: str) -> Settings:
 
 @pytest.fixture
 async def bot(settings: Settings, database: Database[Document]) -> AsyncIterator[BotUnderTest]:
-    container = build_container(settings)
+    container = Container(settings=settings)
     container.mongo_executor()
     await prepare_storage(container)
     under_test = BotUnderTest(

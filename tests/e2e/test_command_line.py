@@ -37,7 +37,7 @@ def test_run_without_configuration_chats_on_an_embedded_database_that_persists(
     env = clean_env()
 
     first = run(["run"], tmp_path, env, stdin="/start\nAda\n")
-    second = run(["run", "--user-id", "1"], tmp_path, env, stdin="/me\n")
+    second = run(["run", "--user-id", "1"], tmp_path, env | {"LOG_LEVEL": "DEBUG"}, stdin="/me\n")
 
     assert first.returncode == 0, first.stderr
     assert first.stderr.strip() == CHAT_BANNER
@@ -46,6 +46,10 @@ def test_run_without_configuration_chats_on_an_embedded_database_that_persists(
     assert second.returncode == 0, second.stderr
     assert replies(second.stdout)[0].startswith("Name: Ada\n")
     assert (tmp_path / ".data" / "mongo").is_dir()
+    shutdown = ["MongoDB executor drained", "MongoDB client closed", "stopped embedded MongoDB"]
+    positions = [second.stderr.find(line) for line in shutdown]
+    assert -1 not in positions
+    assert positions == sorted(positions), second.stderr
 
 
 @pytest.mark.parametrize(
@@ -55,6 +59,7 @@ def test_run_without_configuration_chats_on_an_embedded_database_that_persists(
         ({"BOT_TOKEN": "hunter2-not-a-token"}, "configuration error: BOT_TOKEN: not a bot token"),
         ({"MONGO_URI": "postgres://bob:hunter2@db"}, "configuration error: MONGO_URI: must start"),
         ({"MONGO_DB": "a/b"}, "configuration error: MONGO_DB: "),
+        ({"TELEGRAM_API_URL": "ftp://example"}, "configuration error: TELEGRAM_API_URL: "),
         ({"MONGO_EXECUTOR_THREADS": "0"}, "configuration error: MONGO_EXECUTOR_THREADS: "),
         (
             {"MONGO_URI": "mongodb://bob:hunter2@127.0.0.1:notaport"},
@@ -79,6 +84,15 @@ def test_a_bad_setup_is_one_line_exit_code_2_and_no_secret(
     [line] = result.stderr.splitlines()
     assert line.startswith(f"profilebot: {expected}"), line
     assert "hunter2" not in result.stderr
+
+
+def test_settings_are_read_from_a_dot_env_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("BOT_TOKEN=\nLOG_LEVEL=LOUD\n")
+
+    result = run(["chat"], tmp_path, clean_env())
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("profilebot: configuration error: LOG_LEVEL: ")
 
 
 def test_polling_without_a_token_is_refused(tmp_path: Path) -> None:
