@@ -64,8 +64,8 @@ class BotProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def terminate(self, timeout: float = 30) -> int:
-        self.process.send_signal(signal.SIGTERM)
+    def terminate(self, how: signal.Signals = signal.SIGTERM, timeout: float = 30) -> int:
+        self.process.send_signal(how)
         return self.process.wait(timeout)
 
     def kill(self) -> None:

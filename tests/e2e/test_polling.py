@@ -1,6 +1,7 @@
 """`profilebot polling` as a process, against the fake Bot API and a real MongoDB server."""
 
 import json
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,8 +41,13 @@ def bot(tmp_path: Path, env: dict[str, str]) -> Iterator[BotProcess]:
         process.kill()
 
 
-def test_registers_publishes_commands_and_stops_cleanly_on_sigterm(
-    bot: BotProcess, bot_api: FakeBotApi, mongo_client: MongoClient[dict[str, Any]], db_name: str
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_registers_publishes_commands_and_stops_cleanly_on_a_signal(
+    bot: BotProcess,
+    bot_api: FakeBotApi,
+    mongo_client: MongoClient[dict[str, Any]],
+    db_name: str,
+    stop_signal: signal.Signals,
 ) -> None:
     commands = json.loads(bot_api.wait_for_call("setMyCommands").params["commands"])
     assert [c["command"] for c in commands] == [c.command for c in BOT_COMMANDS]
@@ -51,7 +57,7 @@ def test_registers_publishes_commands_and_stops_cleanly_on_sigterm(
     bot_api.send_text(ADA, "Ada")
     bot_api.wait_for_reply(ADA, texts.registered("Ada"))
 
-    assert bot.terminate() == 0
+    assert bot.terminate(stop_signal) == 0
     assert mongo_client[db_name]["users"].count_documents({"telegram_id": ADA, "name": "Ada"}) == 1
     output = bot.output()
     assert BOT_TOKEN not in output
