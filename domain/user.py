@@ -12,7 +12,7 @@ class InvalidUserId(DomainError):
     """Telegram user ids are positive integers; anything else is a programming error upstream."""
 
 
-class NaiveTimestamp(DomainError):
+class TimestampNotUtc(DomainError):
     """A timestamp without a time zone would be read differently on every server."""
 
 
@@ -42,7 +42,7 @@ class User:
     def __post_init__(self) -> None:
         for moment in (self.created_at, self.updated_at):
             if moment.utcoffset() != timedelta(0):
-                raise NaiveTimestamp(f"user timestamps must be in UTC, got {moment!r}")
+                raise TimestampNotUtc(f"user timestamps must be in UTC, got {moment!r}")
 
     @classmethod
     def register(cls, user_id: UserId, name: UserName, now: datetime) -> Self:

@@ -76,7 +76,7 @@ class FakeBotApi:
                 if c.method == "sendmessage" and int(c.params["chat_id"]) == chat_id
             ]
 
-    def wait_for_reply(self, chat_id: int, containing: str, timeout: float = 30) -> str:
+    def wait_for_reply(self, chat_id: int, containing: str, timeout: float = 60) -> str:
         """The first reply to `chat_id` that contains `containing`, waiting for it."""
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -91,7 +91,7 @@ class FakeBotApi:
                     )
                 self._changed.wait(remaining)
 
-    def wait_for_call(self, method: str, timeout: float = 30) -> Call:
+    def wait_for_call(self, method: str, timeout: float = 60) -> Call:
         deadline = time.monotonic() + timeout
         with self._changed:
             while not (found := [c for c in self.calls if c.method == method.lower()]):

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from domain.user import InvalidUserId, NaiveTimestamp, User, UserId
+from domain.user import InvalidUserId, TimestampNotUtc, User, UserId
 from domain.user_name import UserName
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -29,5 +29,5 @@ def test_user_ids_are_positive_integers(value: int) -> None:
     "moment", [datetime(2026, 1, 1), datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=2)))]
 )
 def test_timestamps_must_be_utc(moment: datetime) -> None:
-    with pytest.raises(NaiveTimestamp):
+    with pytest.raises(TimestampNotUtc):
         User.register(UserId(7), UserName("Ada"), moment)
