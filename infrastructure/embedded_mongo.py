@@ -21,6 +21,7 @@ from infrastructure.startup_error import StartupError
 
 SERVER_COMMAND = "secantusd-py"
 _PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class EmbeddedMongo:
                 stdout=log_output,
                 stderr=subprocess.STDOUT,
                 # Safe here: started before the executor exists, while no thread of ours runs.
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+                preexec_fn=_die_with_parent,  # noqa: PLW1509
             )
         log.info("started embedded MongoDB (pid %d) on port %d", self._process.pid, self.port)
         self._wait_until_listening(timeout_seconds)
@@ -135,5 +136,6 @@ def free_loopback_port() -> int:
 def _die_with_parent() -> None:
     # Runs in the child between fork and exec: if the bot dies, even by SIGKILL,
     # the kernel sends the server SIGTERM, so no orphan keeps the data folder locked.
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    # (libc is resolved at import, so the child only makes the one system call.)
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
