@@ -125,3 +125,17 @@ def test_a_rejected_token_is_one_line_and_exit_code_2(tmp_path: Path, env: dict[
     lines = [line for line in process.output().splitlines() if line.startswith("profilebot:")]
     assert lines == ["profilebot: the Telegram Bot API rejected BOT_TOKEN (unauthorized)"]
     assert BOT_TOKEN not in process.output()
+
+
+def test_an_unreachable_bot_api_is_one_line_and_exit_code_2(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    process = BotProcess(tmp_path, env | {"TELEGRAM_API_URL": "http://127.0.0.1:1"})
+    code = process.process.wait(60)
+
+    assert code == 2
+    lines = [line for line in process.output().splitlines() if line.startswith("profilebot:")]
+    assert lines == [
+        "profilebot: the Telegram Bot API at http://127.0.0.1:1 failed: TelegramNetworkError"
+    ]
+    assert "Traceback" not in process.output()
