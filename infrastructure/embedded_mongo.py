@@ -33,11 +33,11 @@ class EmbeddedMongo:
     The port is picked on the first start and kept, so a restart looks like an outage.
     """
 
-    def __init__(self, data_dir: Path | None, *, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path | None) -> None:
         self._data_dir = data_dir
         self._executable = find_server_executable()
         self._process: subprocess.Popen[bytes] | None = None
-        self.port = port or 0
+        self.port = 0
 
     @property
     def uri(self) -> str:

@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run" and mode == "chat":
         print(CHAT_BANNER, file=sys.stderr, flush=True)
     try:
-        _serve(mode, settings, args.user_id if mode == "chat" else DEFAULT_LOCAL_USER_ID)
+        _serve(mode, settings, args.user_id)
     except StartupError as error:
         return _fail(str(error), settings.secrets())
     except KeyboardInterrupt:
