@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from application.clock import Clock
 from application.errors import UserNotRegistered
 from application.profile import UserProfile
-from application.user_repository import UserNotFound, UserRepository
+from application.user_repository import UserRepository
 from domain.user import UserId
 from domain.user_name import UserName
 
@@ -20,7 +20,7 @@ class RenameUserRequest:
 class RenameUserResponse:
     profile: UserProfile
     changed: bool
-    """False when the new name equals the current one; nothing was written then."""
+    """False when the new name equals the current one; nothing changed then."""
 
 
 class RenameUser:
@@ -33,14 +33,14 @@ class RenameUser:
     async def execute(self, request: RenameUserRequest) -> RenameUserResponse:
         """Raises `InvalidUserName`, `UserNotRegistered` or `StorageUnavailable`."""
         new_name = UserName(request.new_name)
-        user = await self._users.get(UserId(request.user_id))
-        if user is None:
+        now = self._clock()
+        # One atomic step rather than read-then-write: half the round trips, and a
+        # concurrent /forget cannot slip in between.
+        before = await self._users.change_name(UserId(request.user_id), new_name, now)
+        if before is None:
             raise UserNotRegistered(request.user_id)
-        if user.name == new_name:
-            return RenameUserResponse(profile=UserProfile.of(user), changed=False)
-        renamed = user.renamed(new_name, self._clock())
-        try:
-            await self._users.update(renamed)
-        except UserNotFound:
-            raise UserNotRegistered(request.user_id) from None
-        return RenameUserResponse(profile=UserProfile.of(renamed), changed=True)
+        if before.name == new_name:
+            return RenameUserResponse(profile=UserProfile.of(before), changed=False)
+        return RenameUserResponse(
+            profile=UserProfile.of(before.renamed(new_name, now)), changed=True
+        )

@@ -1,29 +1,37 @@
 """The port through which use cases keep users; adapters implement it for a real database."""
 
+from datetime import datetime
 from typing import Protocol
 
 from domain.user import User, UserId
+from domain.user_name import UserName
 
 
 class UserAlreadyExists(Exception):
     """`add` found a user with the same id already stored."""
 
 
-class UserNotFound(Exception):
-    """`update` found no stored user with that id."""
-
-
 class UserRepository(Protocol):
-    """Users by Telegram id. Every method may raise `StorageUnavailable`."""
+    """Users by Telegram id. Every method may raise `StorageUnavailable`.
+
+    Each method is one atomic step, so an adapter can make it one round trip and no two
+    updates of the same user can interleave inside it.
+    """
 
     async def get(self, user_id: UserId) -> User | None:
         """The stored user, or None."""
         ...
 
     async def add(self, user: User) -> None:
-        """Store a new user; raise `UserAlreadyExists` if the id is taken, atomically."""
+        """Store a new user; raise `UserAlreadyExists` if the id is taken."""
         ...
 
-    async def update(self, user: User) -> None:
-        """Replace the stored user's mutable fields; raise `UserNotFound` if there is none."""
+    async def change_name(self, user_id: UserId, name: UserName, at: datetime) -> User | None:
+        """Give the stored user `name`, as `User.renamed(name, at)` would, but leave
+        `updated_at` alone when `name` is already theirs. Return the user as it was
+        before, or None if there is no such user (then nothing is written)."""
+        ...
+
+    async def remove(self, user_id: UserId) -> bool:
+        """Delete the user; False if there was none."""
         ...

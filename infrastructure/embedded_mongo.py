@@ -30,11 +30,13 @@ class EmbeddedMongo:
     """One server process with its data in `data_dir`, which persists across runs.
 
     With `data_dir=None` the data lives in memory and dies with the process (for tests).
+    `enable_test_commands` lets tests inject faults with `configureFailPoint`.
     The port is picked on the first start and kept, so a restart looks like an outage.
     """
 
-    def __init__(self, data_dir: Path | None) -> None:
+    def __init__(self, data_dir: Path | None, *, enable_test_commands: bool = False) -> None:
         self._data_dir = data_dir
+        self._test_commands = ["--enable-test-commands"] if enable_test_commands else []
         self._executable = find_server_executable()
         self._process: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -54,7 +56,7 @@ class EmbeddedMongo:
         if self._data_dir is not None:
             self._data_dir.mkdir(parents=True, exist_ok=True)
         command = [self._executable, "--host", "127.0.0.1", "--port", str(self.port)]
-        command += ["--storage-path", storage, "--log-level", "WARNING"]
+        command += ["--storage-path", storage, "--log-level", "WARNING", *self._test_commands]
         with (self.log_file or Path(os.devnull)).open("ab") as log_output:
             self._process = subprocess.Popen(
                 command,

@@ -40,9 +40,19 @@ def create_mongo_client(uri: str, settings: Settings) -> MongoClient[Document]:
             appname="profilebot",
             tz_aware=True,
             tzinfo=UTC,
-            # Every executor thread can hold a connection; none should wait for one.
+            # Every executor thread can hold a connection, none should wait for one, and
+            # they are opened in the background at start rather than two at a time in the
+            # first burst of traffic.
             maxPoolSize=max(100, settings.mongo_executor_threads),
+            minPoolSize=settings.mongo_executor_threads,
             timeoutMS=settings.mongo_operation_timeout_ms,
+            # A confirmation sent to a user must survive a crash of the database: writes are
+            # acknowledged once journaled. A write whose answer was lost to a network error
+            # or failover is retried once, and the server applies it at most once.
+            w=1,
+            journal=True,
+            retryWrites=True,
+            retryReads=True,
             serverSelectionTimeoutMS=int(settings.mongo_connect_timeout_seconds * 1000),
             connect=False,
         )

@@ -2,12 +2,13 @@
 
 import asyncio
 import contextvars
-import functools
 import logging
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
+import pymongo
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
@@ -20,23 +21,28 @@ T = TypeVar("T")
 
 
 class MongoExecutor:
-    """`asyncio.to_thread` for pymongo, with two differences that matter.
+    """`asyncio.to_thread` for pymongo, with three differences that matter.
 
     Its pool is sized for I/O and used by nothing else: the loop's default executor has
     only `min(32, cpus + 4)` threads and aiogram runs synchronous filters there too.
+    Each call's time budget starts when it is submitted, not when a thread picks it up, so
+    a saturated pool cannot stretch an answer past `timeout_seconds`.
     And every driver error leaves as `StorageUnavailable`, so no caller sees pymongo.
     """
 
-    def __init__(self, max_workers: int) -> None:
+    def __init__(self, max_workers: int, timeout_seconds: float) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="mongo")
+        self._timeout = timeout_seconds
 
     async def run(self, call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Await `call(*args, **kwargs)` run in the pool, with the caller's context vars."""
         loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + self._timeout
         context = contextvars.copy_context()
-        job = functools.partial(context.run, call, *args, **kwargs)
         try:
-            return await loop.run_in_executor(self._pool, job)
+            return await loop.run_in_executor(
+                self._pool, context.run, _within, deadline, call, args, kwargs
+            )
         except PyMongoError as error:
             raise StorageUnavailable(f"MongoDB call failed: {type(error).__name__}") from error
 
@@ -45,11 +51,24 @@ class MongoExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def open_mongo_executor(max_workers: int, client: MongoClient[Any]) -> Iterator[MongoExecutor]:
+def _within(
+    deadline: float, call: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> T:
+    """Run `call` with what is left of its budget as pymongo's timeout (retries included)."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise StorageUnavailable("MongoDB call waited its whole time budget for a thread")
+    with pymongo.timeout(remaining):
+        return call(*args, **kwargs)
+
+
+def open_mongo_executor(
+    max_workers: int, timeout_seconds: float, client: MongoClient[Any]
+) -> Iterator[MongoExecutor]:
     """Container resource. It takes `client` only so the container's ordered shutdown
     drains this executor before the client it calls is closed."""
     del client
-    executor = MongoExecutor(max_workers)
+    executor = MongoExecutor(max_workers, timeout_seconds)
     try:
         yield executor
     finally:

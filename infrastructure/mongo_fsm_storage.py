@@ -82,6 +82,10 @@ class MongoFSMStorage(BaseStorage):
         data = json.loads(document["data"])
         return data if isinstance(data, dict) else {}
 
+    async def clear(self, key: StorageKey) -> None:
+        """End the conversation in one write (aiogram's `FSMContext.clear` takes two)."""
+        await self._executor.run(self._states.delete_one, {"_id": self._keys.build(key)})
+
     async def close(self) -> None:
         """Nothing to release: the client and executor belong to the container."""
 

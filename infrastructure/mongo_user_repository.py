@@ -1,13 +1,14 @@
 """`UserRepository` over a MongoDB collection, one document per Telegram user."""
 
+from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from application.user_repository import UserAlreadyExists, UserNotFound
+from application.user_repository import UserAlreadyExists
 from domain.user import User, UserId
 from domain.user_name import UserName
 from infrastructure.mongo_executor import MongoExecutor
@@ -42,14 +43,22 @@ class MongoUserRepository:
         if not await self._executor.run(self._insert, _to_document(user)):
             raise UserAlreadyExists(user.id.value)
 
-    async def update(self, user: User) -> None:
-        result = await self._executor.run(
-            self._users.update_one,
-            {"telegram_id": user.id.value},
-            {"$set": {"name": user.name.value, "updated_at": user.updated_at}},
+    async def change_name(self, user_id: UserId, name: UserName, at: datetime) -> User | None:
+        # One atomic findAndModify. `$literal` keeps a name such as "$where" a plain string.
+        literal = {"$literal": name.value}
+        unchanged = {"$eq": ["$name", literal]}
+        before = await self._executor.run(
+            self._users.find_one_and_update,
+            {"telegram_id": user_id.value},
+            [{"$set": {"name": literal, "updated_at": {"$cond": [unchanged, "$updated_at", at]}}}],
+            {"_id": False},
+            return_document=ReturnDocument.BEFORE,
         )
-        if result.matched_count == 0:
-            raise UserNotFound(user.id.value)
+        return None if before is None else _to_user(before)
+
+    async def remove(self, user_id: UserId) -> bool:
+        result = await self._executor.run(self._users.delete_one, {"telegram_id": user_id.value})
+        return result.deleted_count > 0
 
     def _insert(self, document: Document) -> bool:
         try:

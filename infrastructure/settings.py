@@ -63,11 +63,17 @@ class Settings(BaseSettings):
     mongo_db: Annotated[str, AfterValidator(_check_db_name)] = "profilebot"
     mongo_connect_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 5.0
     mongo_operation_timeout_ms: Annotated[int, Field(ge=100, le=60_000)] = 3_000
-    mongo_executor_threads: Annotated[int, Field(ge=1, le=512)] = 32
+    mongo_executor_threads: Annotated[int, Field(ge=1, le=512)] = 64
     fsm_state_ttl_seconds: Annotated[int, Field(ge=60)] = 24 * 60 * 60
     embedded_mongo_path: Path = Path(".data/mongo")
+    flood_burst: Annotated[int, Field(ge=1, le=10_000)] = 10
+    flood_per_minute: Annotated[float, Field(gt=0, le=60_000)] = 30.0
     shutdown_grace_seconds: Annotated[float, Field(ge=0, le=600)] = 10.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @property
+    def mongo_operation_timeout_seconds(self) -> float:
+        return self.mongo_operation_timeout_ms / 1000
 
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or output."""

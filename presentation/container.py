@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from dependency_injector import containers, providers
 
+from application.forget_user import ForgetUser
 from application.register_user import RegisterUser
 from application.rename_user import RenameUser
 from application.show_profile import ShowProfile
@@ -42,6 +43,7 @@ class Container(containers.DeclarativeContainer):
     mongo_executor = providers.Resource(
         open_mongo_executor,
         max_workers=settings.provided.mongo_executor_threads,
+        timeout_seconds=settings.provided.mongo_operation_timeout_seconds,
         client=mongo_client,
     )
     database = providers.Singleton(
@@ -64,3 +66,4 @@ class Container(containers.DeclarativeContainer):
     register_user = providers.Factory(RegisterUser, users=user_repository, clock=clock)
     show_profile = providers.Factory(ShowProfile, users=user_repository)
     rename_user = providers.Factory(RenameUser, users=user_repository, clock=clock)
+    forget_user = providers.Factory(ForgetUser, users=user_repository)

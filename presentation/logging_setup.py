@@ -30,3 +30,7 @@ def configure_logging(level: str, secrets: Iterable[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Our `profilebot.updates` line replaces aiogram's own per-update line.
+    logging.getLogger("aiogram.event").setLevel(max(logging.WARNING, root.level))
+    # pymongo's debug log carries whole commands, user data included: opt in separately.
+    logging.getLogger("pymongo").setLevel(max(logging.INFO, root.level))

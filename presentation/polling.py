@@ -12,8 +12,9 @@ from infrastructure.startup_error import StartupError
 from presentation.bot_commands import BOT_COMMANDS
 from presentation.container import Container
 from presentation.dispatcher import build_dispatcher
-from presentation.in_flight import InFlightUpdates
 from presentation.lifecycle import prepare_storage
+from presentation.middlewares.in_flight import InFlightUpdates
+from presentation.telegram_retries import RetryTelegramRequests
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +24,11 @@ async def run_polling(container: Container, settings: Settings) -> None:
     if settings.bot_token is None:
         raise StartupError("configuration error: BOT_TOKEN is not set; polling needs a bot token")
     api = TelegramAPIServer.from_base(settings.telegram_api_url)
-    bot = Bot(settings.bot_token.get_secret_value(), session=AiohttpSession(api=api))
-    dispatcher = build_dispatcher(container.fsm_storage())
+    session = AiohttpSession(api=api)
+    session.middleware(RetryTelegramRequests())
+    bot = Bot(settings.bot_token.get_secret_value(), session=session)
     in_flight = InFlightUpdates()
-    dispatcher.update.outer_middleware(in_flight)
+    dispatcher = build_dispatcher(container.fsm_storage(), settings, in_flight)
     try:
         await prepare_storage(container)
         await _register_commands(bot, settings)

@@ -9,3 +9,7 @@ class Registration(StatesGroup):
 
 class Renaming(StatesGroup):
     waiting_for_new_name = State()
+
+
+class Forgetting(StatesGroup):
+    waiting_for_confirmation = State()

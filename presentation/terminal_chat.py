@@ -39,7 +39,7 @@ async def run_chat(
             print_reply(method.text)
 
     bot = Bot(LOCAL_BOT_TOKEN, session=LocalBotSession(on_request))
-    dispatcher = build_dispatcher(container.fsm_storage())
+    dispatcher = build_dispatcher(container.fsm_storage(), container.settings())
     await prepare_storage(container)
     update_ids = itertools.count(1)
     async for text in lines:

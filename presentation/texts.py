@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from domain.user_name import MAX_NAME_LENGTH, NameProblem
-from presentation.states import Registration, Renaming
+from presentation.states import Forgetting, Registration, Renaming
 
 HELP = (
     "I keep a small profile for you: a name and the date you registered.\n"
@@ -11,6 +11,7 @@ HELP = (
     "/start – register (I'll ask for your name)\n"
     "/me – show your profile (also /profile, /details)\n"
     "/rename – change your name (also /update_name)\n"
+    "/forget – delete your profile (I'll ask first)\n"
     "/cancel – stop what we're doing\n"
     "/help – this message"
 )
@@ -23,15 +24,27 @@ STORAGE_UNAVAILABLE = (
     "Sorry, I can't reach my storage right now. Nothing was lost – please try again in a moment."
 )
 UNEXPECTED_ERROR = "Sorry, something went wrong on my side. Please try again."
+SLOW_DOWN = (
+    "You're sending messages faster than I can keep up, so I'm skipping some."
+    " Please wait a few seconds, then carry on."
+)
+CONFIRM_FORGET = (
+    "This deletes your profile for good. Send YES to confirm, or anything else to keep it."
+)
+FORGOTTEN = "Done: I've deleted your profile and forgotten our conversation. /start to begin anew."
+KEPT = "OK, I've kept your profile."
+NOTHING_TO_FORGET = "You have no profile here, so there's nothing to delete."
 
 _CANCELLED = {
     Registration.waiting_for_name.state: "Registration cancelled. Send /start whenever you like.",
     Renaming.waiting_for_new_name.state: "Renaming cancelled. Your name is unchanged.",
+    Forgetting.waiting_for_confirmation.state: KEPT,
 }
 
 _STILL_WAITING = {
     Registration.waiting_for_name.state: "I'm still waiting for your name (or /cancel).",
     Renaming.waiting_for_new_name.state: "I'm still waiting for your new name (or /cancel).",
+    Forgetting.waiting_for_confirmation.state: "Send YES to delete your profile, or /cancel.",
 }
 
 _NAME_PROBLEMS = {

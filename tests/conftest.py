@@ -16,8 +16,9 @@ Document = dict[str, Any]
 
 @pytest.fixture(scope="session")
 def mongo_server() -> Iterator[EmbeddedMongo]:
-    """SecantusDB in memory on a free port: a real wire-protocol server, not a mock."""
-    server = EmbeddedMongo(data_dir=None)
+    """SecantusDB in memory on a free port: a real wire-protocol server, not a mock, which
+    accepts `configureFailPoint` so tests can break it on purpose."""
+    server = EmbeddedMongo(data_dir=None, enable_test_commands=True)
     server.start(timeout_seconds=30)
     yield server
     server.stop()

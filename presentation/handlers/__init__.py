@@ -7,7 +7,7 @@ for a name is handled as that command and never stored as a name.
 from aiogram import Router
 
 from presentation.filters import PrivateChatUser
-from presentation.handlers import errors, general, profile, registration, renaming
+from presentation.handlers import errors, forgetting, general, profile, registration, renaming
 
 
 def build_router() -> Router:
@@ -18,8 +18,10 @@ def build_router() -> Router:
         registration.command_router(),
         profile.command_router(),
         renaming.command_router(),
+        forgetting.command_router(),
         registration.conversation_router(),
         renaming.conversation_router(),
+        forgetting.conversation_router(),
         general.fallback_router(),
         errors.router(),
     )

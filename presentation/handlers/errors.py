@@ -8,6 +8,7 @@ import logging
 
 from aiogram import Router
 from aiogram.filters import ExceptionTypeFilter
+from aiogram.fsm.context import FSMContext
 from aiogram.types import ErrorEvent
 
 from application.errors import StorageUnavailable, UserNotRegistered
@@ -22,8 +23,9 @@ async def invalid_name(event: ErrorEvent) -> None:
     await _reply(event, texts.invalid_name(event.exception.problem))
 
 
-async def not_registered(event: ErrorEvent, raw_state: str | None = None) -> None:
-    await _reply(event, texts.with_reminder(texts.NOT_REGISTERED, raw_state))
+async def not_registered(event: ErrorEvent, state: FSMContext | None = None) -> None:
+    current = None if state is None else await state.get_state()
+    await _reply(event, texts.with_reminder(texts.NOT_REGISTERED, current))
 
 
 async def storage_unavailable(event: ErrorEvent) -> None:

@@ -8,18 +8,20 @@ from aiogram.types import Message
 from presentation import texts
 
 
-async def help_command(message: Message, raw_state: str | None) -> None:
-    """What the bot does and its commands."""
-    await message.answer(texts.with_reminder(texts.HELP, raw_state))
+async def help_command(message: Message) -> None:
+    """What the bot does and its commands. Needs no storage, so it answers even while
+    MongoDB is down or slow."""
+    await message.answer(texts.HELP)
 
 
-async def cancel(message: Message, state: FSMContext, raw_state: str | None) -> None:
+async def cancel(message: Message, state: FSMContext) -> None:
     """Leave whatever conversation is in progress."""
-    if raw_state is None:
+    current = await state.get_state()
+    if current is None:
         await message.answer(texts.NOTHING_TO_CANCEL)
         return
     await state.clear()
-    await message.answer(texts.cancelled(raw_state))
+    await message.answer(texts.cancelled(current))
 
 
 async def ask_for_text(message: Message) -> None:

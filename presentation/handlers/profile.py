@@ -2,6 +2,7 @@
 
 from aiogram import Router
 from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from dependency_injector.wiring import Provide, inject
 
@@ -14,13 +15,13 @@ from presentation.container import Container
 async def me(
     message: Message,
     sender_id: int,
-    raw_state: str | None,
+    state: FSMContext,
     show_profile: ShowProfile = Provide[Container.show_profile],
 ) -> None:
     """Show the stored name and registration date."""
     profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
     reply = texts.profile(profile.name, profile.registered_at)
-    await message.answer(texts.with_reminder(reply, raw_state))
+    await message.answer(texts.with_reminder(reply, await state.get_state()))
 
 
 def command_router() -> Router:

@@ -13,6 +13,7 @@ from presentation import texts
 from presentation.container import Container
 from presentation.filters import TextMessage
 from presentation.handlers.general import ask_for_text
+from presentation.middlewares.conversation import InState
 from presentation.states import Registration
 
 
@@ -21,7 +22,6 @@ async def start(
     message: Message,
     sender_id: int,
     state: FSMContext,
-    raw_state: str | None,
     show_profile: ShowProfile = Provide[Container.show_profile],
 ) -> None:
     """Greet a registered user by name; ask anyone else for a name."""
@@ -31,7 +31,8 @@ async def start(
         await state.set_state(Registration.waiting_for_name)
         await message.answer(texts.ASK_NAME)
         return
-    await message.answer(texts.with_reminder(texts.already_registered(profile.name), raw_state))
+    reply = texts.already_registered(profile.name)
+    await message.answer(texts.with_reminder(reply, await state.get_state()))
 
 
 @inject
@@ -61,6 +62,7 @@ def command_router() -> Router:
 
 def conversation_router() -> Router:
     router = Router(name="registration-conversation")
-    router.message.register(name_received, Registration.waiting_for_name, TextMessage())
-    router.message.register(ask_for_text, Registration.waiting_for_name)
+    waiting = InState(Registration.waiting_for_name)
+    router.message.register(name_received, waiting, TextMessage())
+    router.message.register(ask_for_text, waiting)
     return router

@@ -13,6 +13,7 @@ from presentation import texts
 from presentation.container import Container
 from presentation.filters import TextMessage
 from presentation.handlers.general import ask_for_text
+from presentation.middlewares.conversation import InState
 from presentation.states import Renaming
 
 
@@ -57,6 +58,7 @@ def command_router() -> Router:
 
 def conversation_router() -> Router:
     router = Router(name="renaming-conversation")
-    router.message.register(new_name_received, Renaming.waiting_for_new_name, TextMessage())
-    router.message.register(ask_for_text, Renaming.waiting_for_new_name)
+    waiting = InState(Renaming.waiting_for_new_name)
+    router.message.register(new_name_received, waiting, TextMessage())
+    router.message.register(ask_for_text, waiting)
     return router

@@ -1,7 +1,7 @@
 """A bot wired exactly as in production (container, dispatcher, MongoDB-backed FSM), whose
 Bot API calls are answered locally and recorded."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +12,7 @@ from aiogram.enums import ChatType
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Chat, Message, PhotoSize, Update, User
+from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
 from infrastructure.embedded_mongo import EmbeddedMongo
@@ -26,6 +27,27 @@ BOT_TOKEN = "42:TEST-TOKEN"
 ADA = 7
 
 Document = dict[str, Any]
+
+
+class CommandLog(monitoring.CommandListener):
+    """Every command any client sends, as (database, command name)."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, str]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.commands.append((event.database_name, event.command_name))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+# Registered before any client exists: pymongo attaches global listeners at client creation.
+COMMAND_LOG = CommandLog()
+monitoring.register(COMMAND_LOG)
 
 
 @dataclass
@@ -58,10 +80,23 @@ class BotUnderTest:
         )
         return await self.feed(Update(update_id=self._update_id(), message=message))
 
+    async def round_trips(self, text: str, user_id: int = ADA) -> tuple[list[str], list[str]]:
+        """Send a message; the replies, and the MongoDB commands it cost, in order."""
+        already = len(COMMAND_LOG.commands)
+        replies = await self.send(text, user_id)
+        sent = COMMAND_LOG.commands[already:]
+        return replies, [name for db, name in sent if db == self.database.name]
+
     async def feed(self, update: Update) -> list[str]:
+        """Feed one update; the texts sent to its chat meanwhile (other users' are not)."""
         already = len(self.requests)
         await self.dispatcher.feed_update(self.bot, update)
-        return [r.text for r in self.requests[already:] if isinstance(r, SendMessage)]
+        chat = update.message.chat.id if update.message else None
+        return [
+            r.text
+            for r in self.requests[already:]
+            if isinstance(r, SendMessage) and chat in (None, r.chat_id)
+        ]
 
     async def state_of(self, user_id: int = ADA) -> str | None:
         key = StorageKey(bot_id=self.bot.id, chat_id=user_id, user_id=user_id)
@@ -82,6 +117,7 @@ def settings(mongo_server: EmbeddedMongo, db_name: str) -> Settings:
         mongo_uri=mongo_server.uri,
         mongo_db=db_name,
         mongo_operation_timeout_ms=1000,
+        flood_burst=10_000,  # a test script types faster than any person; see test_flood_control
     )
 
 
@@ -91,7 +127,7 @@ async def bot(settings: Settings, database: Database[Document]) -> AsyncIterator
     container.mongo_executor()
     await prepare_storage(container)
     under_test = BotUnderTest(
-        dispatcher=build_dispatcher(container.fsm_storage()),
+        dispatcher=build_dispatcher(container.fsm_storage(), settings),
         bot=Bot(BOT_TOKEN),
         container=container,
         database=database,
@@ -100,3 +136,26 @@ async def bot(settings: Settings, database: Database[Document]) -> AsyncIterator
     yield under_test
     container.shutdown_resources()
     container.unwire()
+
+
+class FailPoints:
+    """MongoDB's `failCommand` fail point on the shared test server (server-wide)."""
+
+    def __init__(self, client: MongoClient[Document]) -> None:
+        self._client = client
+
+    def fail(self, commands: list[str], times: int, **data: Any) -> None:
+        mode = {"times": times} if times > 0 else "alwaysOn"
+        self._client.admin.command(
+            "configureFailPoint", "failCommand", mode=mode, data={"failCommands": commands, **data}
+        )
+
+    def off(self) -> None:
+        self._client.admin.command("configureFailPoint", "failCommand", mode="off")
+
+
+@pytest.fixture
+def fail_points(mongo_client: MongoClient[Document]) -> Iterator[FailPoints]:
+    points = FailPoints(mongo_client)
+    yield points
+    points.off()

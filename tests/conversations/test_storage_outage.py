@@ -45,8 +45,9 @@ async def test_every_storage_command_apologises_while_mongodb_is_down(
     await bot.send("/start")
     own_server.stop()
 
-    for message in ["Ada", "/me", "/start", "/rename", "/cancel"]:
+    for message in ["Ada", "/me", "/start", "/rename", "/cancel", "/forget"]:
         assert await bot.send(message) == [texts.STORAGE_UNAVAILABLE], message
+    assert await bot.send("/help") == [texts.HELP]  # needs no storage
 
 
 async def test_the_conversation_is_where_it_was_when_mongodb_returns(

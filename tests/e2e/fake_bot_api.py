@@ -22,6 +22,11 @@ BOT_ID = 4242
 class Call:
     method: str
     params: dict[str, Any]
+    fault: str | None = None
+    """The fault injected instead of an answer, if any."""
+
+
+FAULTS = ("429", "500", "drop")
 
 
 class FakeBotApi:
@@ -31,6 +36,7 @@ class FakeBotApi:
         self.calls: list[Call] = []
         self.reply_delay = 0.0
         """Seconds `sendMessage` takes to answer, to keep an update in progress."""
+        self._faults: dict[str, list[str]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -68,13 +74,27 @@ class FakeBotApi:
             self._updates.append({"update_id": update_id, "message": message})
             self._changed.notify_all()
 
+    def fail_next(self, method: str, *faults: str) -> None:
+        """Answer the next calls of `method` with these faults, in order: "429" (with
+        `retry_after` 1), "500", or "drop" (the connection is closed without an answer)."""
+        assert set(faults) <= set(FAULTS), faults
+        with self._changed:
+            self._faults.setdefault(method.lower(), []).extend(faults)
+
     def replies_to(self, chat_id: int) -> list[str]:
+        """The texts delivered to `chat_id` (calls answered with a fault are not)."""
         with self._changed:
             return [
                 str(c.params["text"])
                 for c in self.calls
-                if c.method == "sendmessage" and int(c.params["chat_id"]) == chat_id
+                if c.method == "sendmessage"
+                and c.fault is None
+                and int(c.params["chat_id"]) == chat_id
             ]
+
+    def calls_of(self, method: str) -> list[Call]:
+        with self._changed:
+            return [c for c in self.calls if c.method == method.lower()]
 
     def wait_for_reply(self, chat_id: int, containing: str, timeout: float = 60) -> str:
         """The first reply to `chat_id` that contains `containing`, waiting for it."""
@@ -116,8 +136,12 @@ class FakeBotApi:
         method = request.match_info["method"].lower()
         params = {key: str(value) for key, value in (await request.post()).items()}
         with self._changed:
-            self.calls.append(Call(method, params))
+            planned = self._faults.get(method)
+            fault = planned.pop(0) if planned else None
+            self.calls.append(Call(method, params, fault))
             self._changed.notify_all()
+        if fault is not None:
+            return _faulty_answer(request, fault)
         if method == "getupdates":
             result: Any = await self._get_updates(params)
         elif method == "getme":
@@ -148,3 +172,15 @@ class FakeBotApi:
             "chat": chat,
             "text": params["text"],
         }
+
+
+def _faulty_answer(request: web.Request, fault: str) -> web.Response:
+    if fault == "429":
+        body = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1"}
+        return web.json_response(body | {"parameters": {"retry_after": 1}}, status=429)
+    if fault == "500":
+        body = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+        return web.json_response(body, status=500)
+    assert request.transport is not None
+    request.transport.close()  # "drop": the client sees the connection reset, no answer
+    return web.Response()

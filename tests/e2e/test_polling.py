@@ -77,7 +77,7 @@ def test_sigterm_lets_an_update_in_progress_finish(bot: BotProcess, bot_api: Fak
     assert time.monotonic() - started > 2
     output = bot.output()
     assert "waiting for 1 update(s) in progress" in output
-    assert "Update id=2 is handled" in output
+    assert "update=2 type=message user=1001 handler=name_received outcome=ok" in output
     assert output.count("MongoDB client closed") == 1
 
 

@@ -7,6 +7,6 @@ from infrastructure.mongo_executor import MongoExecutor
 
 @pytest.fixture
 def executor() -> Iterator[MongoExecutor]:
-    executor = MongoExecutor(max_workers=8)
+    executor = MongoExecutor(max_workers=8, timeout_seconds=3)
     yield executor
     executor.shutdown()

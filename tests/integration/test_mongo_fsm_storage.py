@@ -134,7 +134,7 @@ async def test_state_survives_a_new_storage_instance(
     storage: MongoFSMStorage, database: Database[Document], clock: Clock
 ) -> None:
     await storage.set_state(KEY, Registration.waiting_for_name)
-    executor = MongoExecutor(max_workers=1)
+    executor = MongoExecutor(max_workers=1, timeout_seconds=3)
     try:
         restarted = MongoFSMStorage(database, executor, ttl=TTL, clock=clock)
         assert await restarted.get_state(KEY) == Registration.waiting_for_name.state
@@ -145,3 +145,16 @@ async def test_state_survives_a_new_storage_instance(
 async def test_data_must_be_a_mapping(storage: MongoFSMStorage) -> None:
     with pytest.raises(Exception, match="dict"):
         await storage.set_data(KEY, ["not", "a", "dict"])  # type: ignore[arg-type]
+
+
+async def test_clear_ends_the_conversation_in_one_delete(
+    storage: MongoFSMStorage, database: Database[Document]
+) -> None:
+    await storage.set_state(KEY, Registration.waiting_for_name)
+    await storage.set_data(KEY, {"a": 1})
+
+    await storage.clear(KEY)
+
+    assert await storage.get_state(KEY) is None
+    assert await storage.get_data(KEY) == {}
+    assert database["fsm_states"].count_documents({}) == 0

@@ -8,7 +8,7 @@ from pymongo.database import Database
 
 from application.errors import StorageUnavailable, UserAlreadyRegistered
 from application.register_user import RegisterUser, RegisterUserRequest
-from application.user_repository import UserAlreadyExists, UserNotFound
+from application.user_repository import UserAlreadyExists
 from domain.user import User, UserId
 from domain.user_name import UserName
 from infrastructure.clock import utc_now
@@ -83,18 +83,57 @@ async def test_concurrent_double_registration_yields_one_document_and_one_loser(
     assert database["users"].count_documents({}) == 1
 
 
-async def test_update_renames_and_keeps_the_creation_time(users: MongoUserRepository) -> None:
+async def test_change_name_renames_and_returns_the_user_before(
+    users: MongoUserRepository,
+) -> None:
     await users.add(ada())
-    renamed = ada().renamed(UserName("Grace"), T0 + timedelta(hours=1))
+    later = T0 + timedelta(hours=1)
 
-    await users.update(renamed)
+    before = await users.change_name(UserId(7), UserName("Grace"), later)
 
-    assert await users.get(UserId(7)) == renamed
+    assert before == ada()
+    assert await users.get(UserId(7)) == ada().renamed(UserName("Grace"), later)
 
 
-async def test_updating_an_unknown_user_raises(users: MongoUserRepository) -> None:
-    with pytest.raises(UserNotFound):
-        await users.update(ada())
+async def test_change_name_to_the_same_name_keeps_the_update_time(
+    users: MongoUserRepository,
+) -> None:
+    await users.add(ada())
+
+    await users.change_name(UserId(7), UserName("Ada"), T0 + timedelta(hours=1))
+
+    assert await users.get(UserId(7)) == ada()
+
+
+@pytest.mark.parametrize("name", ["$where", "$name", '{"$gt": ""}', "a.b"])
+async def test_change_name_stores_operator_looking_names_literally(
+    users: MongoUserRepository, name: str
+) -> None:
+    await users.add(ada())
+
+    await users.change_name(UserId(7), UserName(name), T0 + timedelta(hours=1))
+
+    stored = await users.get(UserId(7))
+    assert stored is not None
+    assert stored.name.value == name
+
+
+async def test_change_name_of_an_unknown_user_writes_nothing(
+    users: MongoUserRepository, database: Database[Document]
+) -> None:
+    assert await users.change_name(UserId(7), UserName("Grace"), T0) is None
+    assert database["users"].count_documents({}) == 0
+
+
+async def test_remove_deletes_only_that_user(users: MongoUserRepository) -> None:
+    await users.add(ada())
+    await users.add(ada(user_id=8))
+
+    assert await users.remove(UserId(7))
+    assert not await users.remove(UserId(7))
+
+    assert await users.get(UserId(7)) is None
+    assert await users.get(UserId(8)) is not None
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
-from application.user_repository import UserAlreadyExists, UserNotFound
+from application.user_repository import UserAlreadyExists
 from domain.user import User, UserId
+from domain.user_name import UserName
 
 
 class InMemoryUserRepository:
@@ -22,11 +23,18 @@ class InMemoryUserRepository:
         self.users[user.id] = user
         self.writes += 1
 
-    async def update(self, user: User) -> None:
-        if user.id not in self.users:
-            raise UserNotFound(user.id.value)
-        self.users[user.id] = user
+    async def change_name(self, user_id: UserId, name: UserName, at: datetime) -> User | None:
+        before = self.users.get(user_id)
+        if before is not None and before.name != name:
+            self.users[user_id] = before.renamed(name, at)
+            self.writes += 1
+        return before
+
+    async def remove(self, user_id: UserId) -> bool:
+        if self.users.pop(user_id, None) is None:
+            return False
         self.writes += 1
+        return True
 
 
 class SteppingClock:

@@ -1,6 +1,7 @@
 import pytest
 
 from application.errors import UserNotRegistered
+from application.profile import UserProfile
 from application.rename_user import RenameUser, RenameUserRequest
 from domain.user import User, UserId
 from domain.user_name import InvalidUserName, UserName
@@ -30,6 +31,7 @@ async def test_the_same_name_is_unchanged_and_writes_nothing() -> None:
     result = await RenameUser(users, clock).execute(RenameUserRequest(user_id=7, new_name=" Ada "))
 
     assert not result.changed
+    assert result.profile == UserProfile.of(users.users[UserId(7)])
     assert users.writes == 0
 
 

@@ -1,0 +1,1 @@
+"""Update middlewares: what happens around every update, whichever handler takes it."""

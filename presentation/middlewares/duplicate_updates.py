@@ -1,0 +1,41 @@
+"""Drops an update whose `update_id` was already seen, as a webhook retry or a re-fetch
+after a network error would deliver it."""
+
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update
+
+from presentation.middlewares.update_log import TRACE_KEY, UpdateTrace
+
+
+class DuplicateUpdates(BaseMiddleware):
+    """Remembers the last `capacity` update ids (a few hundred KB at the default)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._seen: set[int] = set()
+        self._order: deque[int] = deque()
+        self._capacity = capacity
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if isinstance(event, Update):
+            if event.update_id in self._seen:
+                trace = data.get(TRACE_KEY)
+                if isinstance(trace, UpdateTrace):
+                    trace.outcome = "duplicate"
+                return None
+            self._remember(event.update_id)
+        return await handler(event, data)
+
+    def _remember(self, update_id: int) -> None:
+        self._seen.add(update_id)
+        self._order.append(update_id)
+        if len(self._order) > self._capacity:
+            self._seen.discard(self._order.popleft())

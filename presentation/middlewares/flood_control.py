@@ -1,0 +1,81 @@
+"""Per-user flood control, before anything touches MongoDB.
+
+A token bucket per user: `burst` updates at once, refilled at `per_minute`. An update over
+the limit is dropped, and the user is told so once per flood rather than once per message.
+"""
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import TelegramObject, Update, User
+
+from presentation import texts
+from presentation.middlewares.update_log import TRACE_KEY, UpdateTrace
+
+_PRUNE_AT = 10_000
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+    warned: bool = False
+
+
+class FloodControl(BaseMiddleware):
+    """Outer update middleware; needs aiogram's `event_from_user`."""
+
+    def __init__(
+        self, burst: int, per_minute: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._burst = float(burst)
+        self._rate = per_minute / 60
+        self._clock = clock
+        self._buckets: dict[int, _Bucket] = {}
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user = data.get("event_from_user")
+        if not isinstance(user, User) or self._admit(user.id):
+            return await handler(event, data)
+        trace = data.get(TRACE_KEY)
+        if isinstance(trace, UpdateTrace):
+            trace.outcome = "throttled"
+        bucket = self._buckets[user.id]
+        if not bucket.warned and isinstance(event, Update) and event.message is not None:
+            bucket.warned = True
+            bot: Bot = data["bot"]
+            await bot.send_message(event.message.chat.id, texts.SLOW_DOWN)
+        return None
+
+    def _admit(self, user_id: int) -> bool:
+        now = self._clock()
+        bucket = self._buckets.get(user_id)
+        if bucket is None:
+            if len(self._buckets) >= _PRUNE_AT:
+                self._prune(now)
+            bucket = self._buckets[user_id] = _Bucket(tokens=self._burst, updated=now)
+        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
+        bucket.updated = now
+        if bucket.tokens < 1:
+            return False
+        bucket.tokens -= 1
+        bucket.warned = False
+        return True
+
+    def _prune(self, now: float) -> None:
+        """Forget users whose bucket has refilled: they are as good as new."""
+        full = [
+            user_id
+            for user_id, bucket in self._buckets.items()
+            if bucket.tokens + (now - bucket.updated) * self._rate >= self._burst
+        ]
+        for user_id in full:
+            del self._buckets[user_id]

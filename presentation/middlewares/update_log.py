@@ -1,0 +1,95 @@
+"""One structured log line per update: id, user, handler, outcome, duration.
+
+Never the message text: what users type stays out of the logs.
+"""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.dispatcher.event.handler import HandlerObject
+from aiogram.types import ErrorEvent, TelegramObject, Update
+
+log = logging.getLogger("profilebot.updates")
+
+TRACE_KEY = "update_trace"
+
+
+@dataclass
+class UpdateTrace:
+    """Filled in by the middlewares and handlers an update passes through."""
+
+    handler: str = "-"
+    outcome: str | None = None
+
+
+class UpdateLog(BaseMiddleware):
+    """Outer update middleware; writes the line once the update is done, however it ended."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        trace = data[TRACE_KEY] = UpdateTrace()
+        started = time.perf_counter()
+        try:
+            result = await handler(event, data)
+        except Exception as error:
+            trace.outcome = f"error:{type(error).__name__}"
+            raise
+        else:
+            if trace.outcome is None:
+                trace.outcome = "ignored" if result is UNHANDLED else "ok"
+            return result
+        finally:
+            _log_update(event, data, trace, time.perf_counter() - started)
+
+
+class HandlerName(BaseMiddleware):
+    """Inner middleware for every event type: records which handler took the update, or
+    which error the errors router answered."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        trace = data.get(TRACE_KEY)
+        if isinstance(trace, UpdateTrace):
+            if isinstance(event, ErrorEvent):
+                trace.outcome = f"error:{type(event.exception).__name__}"
+            elif isinstance(chosen := data.get("handler"), HandlerObject):
+                trace.handler = getattr(chosen.callback, "__name__", "?")
+        return await handler(event, data)
+
+
+def _log_update(
+    event: TelegramObject, data: dict[str, Any], trace: UpdateTrace, seconds: float
+) -> None:
+    update_id = event.update_id if isinstance(event, Update) else "-"
+    user = data.get("event_from_user")
+    kind = event.event_type if isinstance(event, Update) and _has_type(event) else "unknown"
+    log.info(
+        "update=%s type=%s user=%s handler=%s outcome=%s duration_ms=%.1f",
+        update_id,
+        kind,
+        user.id if user is not None else "-",
+        trace.handler,
+        trace.outcome,
+        seconds * 1000,
+    )
+
+
+def _has_type(update: Update) -> bool:
+    try:
+        update.event_type  # noqa: B018 - raises for update types this aiogram does not know
+    except Exception:
+        return False
+    return True

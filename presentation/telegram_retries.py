@@ -1,0 +1,67 @@
+"""Bot API calls that survive Telegram's flood limits and brief outages.
+
+Telegram answers 429 with `retry_after` when a bot sends too fast, and 5xx or a dropped
+connection when it has a bad moment; without this, a reply would be lost to either.
+`getUpdates` is left to aiogram's polling, which has a backoff loop of its own.
+"""
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+log = logging.getLogger(__name__)
+
+
+class RetryTelegramRequests(BaseRequestMiddleware):
+    """Up to `attempts` tries per call: waits `retry_after` on 429 (unless it is longer than
+    `max_wait`), and backs off exponentially from `first_delay` on 5xx and network errors.
+
+    A retried `sendMessage` whose first answer was lost on the way back can show up twice;
+    a duplicate reply is the lesser harm than a lost one.
+    """
+
+    def __init__(self, attempts: int = 4, first_delay: float = 0.5, max_wait: float = 30.0):
+        self._attempts = attempts
+        self._first_delay = first_delay
+        self._max_wait = max_wait
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: "Bot",
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        attempts = 1 if isinstance(method, GetUpdates) else self._attempts
+        attempt = 1
+        while True:
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as error:
+                delay: float = error.retry_after
+                if delay > self._max_wait or attempt >= attempts:
+                    raise
+            except (TelegramServerError, TelegramNetworkError) as error:
+                if attempt >= attempts:
+                    raise
+                delay = self._first_delay * 2 ** (attempt - 1)
+                log.debug("%s failed (%s)", type(method).__name__, type(error).__name__)
+            log.warning(
+                "Bot API %s: attempt %d of %d failed; retrying in %.1f s",
+                type(method).__name__,
+                attempt,
+                attempts,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            attempt += 1

@@ -1,0 +1,37 @@
+import pytest
+
+from infrastructure.embedded_mongo import EmbeddedMongo
+from infrastructure.settings import Settings
+from presentation import texts
+from tests.conversations.conftest import BotUnderTest
+
+pytestmark = pytest.mark.mongo
+
+BOB = 8
+
+
+@pytest.fixture
+def settings(mongo_server: EmbeddedMongo, db_name: str) -> Settings:
+    # A burst of 3, refilled so slowly that the test never sees a refill.
+    return Settings(
+        _env_file=None, mongo_uri=mongo_server.uri, mongo_db=db_name, flood_burst=3,
+        flood_per_minute=0.01,
+    )  # fmt: skip
+
+
+async def test_a_flood_is_cut_off_with_one_polite_answer_and_no_database_work(
+    bot: BotUnderTest,
+) -> None:
+    replies = [await bot.send("/help") for _ in range(3)]
+    assert replies == [[texts.HELP]] * 3
+
+    assert await bot.round_trips("/me") == ([texts.SLOW_DOWN], [])
+    assert await bot.round_trips("/me") == ([], [])
+    assert await bot.round_trips("/start") == ([], [])
+
+
+async def test_one_users_flood_does_not_limit_another(bot: BotUnderTest) -> None:
+    for _ in range(5):
+        await bot.send("/help")
+
+    assert await bot.send("/help", user_id=BOB) == [texts.HELP]

@@ -1,0 +1,44 @@
+"""MongoDB round trips per conversation step, counted with pymongo's command monitoring.
+
+A count is deterministic, so unlike a speed target it may be a test. Budgets: /help ≤ 1,
+/me ≤ 2, every other step ≤ 3 (issue 4). The exact counts pin what each step does.
+"""
+
+import pytest
+
+from tests.conversations.conftest import BotUnderTest
+
+pytestmark = pytest.mark.mongo
+
+FLOW = [
+    # (message, expected commands)
+    ("/help", []),
+    ("/me", ["find", "find"]),  # profile (none) + state for the reminder
+    ("/start", ["find", "update"]),  # profile (none) + ask for a name
+    ("Ada", ["find", "insert", "delete"]),  # state + register + end conversation
+    ("/me", ["find", "find"]),  # profile + state for the reminder
+    ("/start", ["find", "find"]),  # profile + state for the reminder
+    ("/rename", ["find", "update"]),  # profile + ask for the new name
+    ("/x", ["find"]),  # not a name: the state is read once for both conversation routers
+    ("Grace", ["find", "findAndModify", "delete"]),  # state + rename + end conversation
+    ("/rename", ["find", "update"]),
+    ("/cancel", ["find", "delete"]),
+    ("/forget", ["find", "update"]),
+    ("yes", ["find", "delete", "delete"]),  # state + delete profile + end conversation
+    ("hello", ["find"]),  # state, then the fallback answer
+]
+
+
+def budget(message: str) -> int:
+    return {"/help": 1, "/me": 2}.get(message, 3)
+
+
+async def test_each_step_costs_the_expected_round_trips(bot: BotUnderTest) -> None:
+    measured = []
+    for message, _ in FLOW:
+        replies, commands = await bot.round_trips(message)
+        assert replies, message
+        measured.append((message, commands))
+
+    assert measured == FLOW
+    assert all(len(commands) <= budget(message) for message, commands in measured)
