@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --constraint constraints.txt
 
-.PHONY: run test check pytest clean
+.PHONY: run test check pytest bench clean
 
 run: $(VENV)/.run-installed
 	$(BIN)/profilebot run
@@ -19,6 +19,10 @@ check: $(VENV)/.dev-installed
 
 pytest: $(VENV)/.dev-installed
 	$(BIN)/pytest
+
+# Several minutes: throughput, latency and memory figures into bench/results.md (not a test).
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.run
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -42,3 +42,26 @@ def db_name(mongo_client: MongoClient[Document]) -> Iterator[str]:
 @pytest.fixture
 def database(mongo_client: MongoClient[Document], db_name: str) -> Database[Document]:
     return mongo_client.get_database(db_name, codec_options=CODEC_OPTIONS)
+
+
+class FailPoints:
+    """MongoDB's `failCommand` fail point on the shared test server (server-wide)."""
+
+    def __init__(self, client: MongoClient[Document]) -> None:
+        self._client = client
+
+    def fail(self, commands: list[str], times: int, **data: Any) -> None:
+        mode = {"times": times} if times > 0 else "alwaysOn"
+        self._client.admin.command(
+            "configureFailPoint", "failCommand", mode=mode, data={"failCommands": commands, **data}
+        )
+
+    def off(self) -> None:
+        self._client.admin.command("configureFailPoint", "failCommand", mode="off")
+
+
+@pytest.fixture
+def fail_points(mongo_client: MongoClient[Document]) -> Iterator[FailPoints]:
+    points = FailPoints(mongo_client)
+    yield points
+    points.off()

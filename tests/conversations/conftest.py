@@ -1,7 +1,7 @@
 """A bot wired exactly as in production (container, dispatcher, MongoDB-backed FSM), whose
 Bot API calls are answered locally and recorded."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +12,7 @@ from aiogram.enums import ChatType
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Chat, Message, PhotoSize, Update, User
-from pymongo import MongoClient, monitoring
+from pymongo import monitoring
 from pymongo.database import Database
 
 from infrastructure.embedded_mongo import EmbeddedMongo
@@ -98,9 +98,11 @@ class BotUnderTest:
             if isinstance(r, SendMessage) and chat in (None, r.chat_id)
         ]
 
+    def storage_key(self, user_id: int = ADA) -> StorageKey:
+        return StorageKey(bot_id=self.bot.id, chat_id=user_id, user_id=user_id)
+
     async def state_of(self, user_id: int = ADA) -> str | None:
-        key = StorageKey(bot_id=self.bot.id, chat_id=user_id, user_id=user_id)
-        return await self.dispatcher.storage.get_state(key)
+        return await self.dispatcher.storage.get_state(self.storage_key(user_id))
 
     def stored_users(self) -> list[Document]:
         return list(self.database["users"].find({}, {"_id": False}))
@@ -136,26 +138,3 @@ async def bot(settings: Settings, database: Database[Document]) -> AsyncIterator
     yield under_test
     container.shutdown_resources()
     container.unwire()
-
-
-class FailPoints:
-    """MongoDB's `failCommand` fail point on the shared test server (server-wide)."""
-
-    def __init__(self, client: MongoClient[Document]) -> None:
-        self._client = client
-
-    def fail(self, commands: list[str], times: int, **data: Any) -> None:
-        mode = {"times": times} if times > 0 else "alwaysOn"
-        self._client.admin.command(
-            "configureFailPoint", "failCommand", mode=mode, data={"failCommands": commands, **data}
-        )
-
-    def off(self) -> None:
-        self._client.admin.command("configureFailPoint", "failCommand", mode="off")
-
-
-@pytest.fixture
-def fail_points(mongo_client: MongoClient[Document]) -> Iterator[FailPoints]:
-    points = FailPoints(mongo_client)
-    yield points
-    points.off()

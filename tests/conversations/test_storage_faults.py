@@ -7,7 +7,8 @@ import pytest
 
 from presentation import texts
 from presentation.states import Registration
-from tests.conversations.conftest import BotUnderTest, FailPoints
+from tests.conftest import FailPoints
+from tests.conversations.conftest import BotUnderTest
 
 pytestmark = pytest.mark.mongo
 

@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +112,16 @@ class FakeBotApi:
                     )
                 self._changed.wait(remaining)
 
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 60) -> None:
+        """Wait until `condition()` holds; it is checked after every Bot API call."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not condition():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError("timed out waiting for the bot")
+                self._changed.wait(remaining)
+
     def wait_for_call(self, method: str, timeout: float = 60) -> Call:
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -161,7 +172,7 @@ class FakeBotApi:
                 # As Telegram does: an offset confirms, and forgets, every earlier update.
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
                 if self._updates or time.monotonic() >= deadline:
-                    return list(self._updates)
+                    return self._updates[:100]  # Telegram's most per call
             await asyncio.sleep(0.02)
 
     def _sent_message(self, params: dict[str, Any]) -> dict[str, Any]:

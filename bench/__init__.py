@@ -1,0 +1,1 @@
+"""`make bench`: throughput, responsiveness, round trips and cost growth of the real bot."""

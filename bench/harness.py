@@ -1,0 +1,106 @@
+"""The real bot, wired as in production, driven without a network: updates go straight into
+the dispatcher and replies are recorded by a local Bot API session."""
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from dependency_injector import providers
+from pymongo import monitoring
+
+from bench.variants import AsyncClientExecutor, SeedExecutor
+from infrastructure.settings import Settings
+from presentation.container import Container
+from presentation.dispatcher import build_dispatcher
+from presentation.lifecycle import prepare_storage
+from presentation.local_session import LocalBotSession
+from presentation.terminal_chat import local_update
+
+SCRIPT = ["/start", "{name}", "/me", "/rename", "{name} II", "/rename", "/cancel"]
+"""One user's session: register, look, rename, start renaming again and cancel."""
+
+
+class CommandLog(monitoring.CommandListener):
+    """Counts commands per database (pymongo attaches it to clients created later)."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, str]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.commands.append((event.database_name, event.command_name))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+COMMAND_LOG = CommandLog()
+monitoring.register(COMMAND_LOG)
+_update_ids = itertools.count(1)
+
+
+@dataclass
+class Stack:
+    container: Container
+    dispatcher: Dispatcher
+    bot: Bot
+    database: str
+
+    async def send(self, user_id: int, text: str) -> float:
+        """Feed one message; its handling time in seconds."""
+        started = time.perf_counter()
+        await self.dispatcher.feed_update(self.bot, local_update(next(_update_ids), user_id, text))
+        return time.perf_counter() - started
+
+    def commands(self) -> list[str]:
+        return [name for db, name in COMMAND_LOG.commands if db == self.database]
+
+
+@asynccontextmanager
+async def bot_stack(uri: str, variant: str, database: str = "bench") -> AsyncIterator[Stack]:
+    settings = Settings(
+        _env_file=None,
+        mongo_uri=uri,
+        mongo_db=database,
+        mongo_operation_timeout_ms=30_000,  # the bench measures speed, not timeouts
+        flood_burst=10_000,  # and drives users faster than flood control allows
+    )
+    container = Container(settings=settings)
+    async_executor = None
+    if variant == "seed":
+        container.mongo_executor.override(providers.Object(SeedExecutor()))
+    elif variant == "async":
+        async_executor = AsyncClientExecutor(uri, database, settings.mongo_executor_threads)
+        container.mongo_executor.override(providers.Object(async_executor))
+    await asyncio.to_thread(container.init_resources)
+    await prepare_storage(container)
+    requests: list[Any] = []
+    bot = Bot("1:bench-token", session=LocalBotSession(requests.append))
+    try:
+        yield Stack(container, build_dispatcher(container.fsm_storage(), settings), bot, database)
+    finally:
+        if async_executor is not None:
+            await async_executor.client.close()
+        await asyncio.to_thread(container.shutdown_resources)
+
+
+async def run_scripts(stack: Stack, concurrency: int, users_each: int, first_user: int) -> int:
+    """`concurrency` workers each take `users_each` users through SCRIPT; updates sent."""
+
+    async def worker(index: int) -> int:
+        sent = 0
+        for n in range(users_each):
+            user_id = first_user + index * users_each + n
+            for text in SCRIPT:
+                await stack.send(user_id, text.format(name=f"User {user_id}"))
+                sent += 1
+        return sent
+
+    return sum(await asyncio.gather(*(worker(i) for i in range(concurrency))))

@@ -1,0 +1,65 @@
+"""The three ways the bench runs the same adapters against MongoDB.
+
+- `ours`: `MongoExecutor`, the production path (a dedicated, sized thread pool).
+- `seed`: what the seed answer did: `asyncio.to_thread`, i.e. the loop's default executor
+  (`min(32, cpus + 4)` threads, shared with aiogram's synchronous filters).
+- `async`: pymongo's native `AsyncMongoClient`, as a yardstick only. Each sync collection
+  call the adapters make is routed to the same method of the async collection, so all three
+  run identical queries and differ only in how they wait for the network.
+"""
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from application.errors import StorageUnavailable
+from infrastructure.mongo_client import CODEC_OPTIONS
+from infrastructure.mongo_user_repository import MongoUserRepository
+
+T = TypeVar("T")
+VARIANTS = ("ours", "seed", "async")
+
+
+class SeedExecutor:
+    """`asyncio.to_thread` on the default executor, with the same error mapping."""
+
+    async def run(self, call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        try:
+            return await asyncio.to_thread(call, *args, **kwargs)
+        except PyMongoError as error:
+            raise StorageUnavailable(type(error).__name__) from error
+
+    def shutdown(self) -> None:
+        pass
+
+
+class AsyncClientExecutor:
+    """Runs `collection.method(...)` as `await async_collection.method(...)`."""
+
+    def __init__(self, uri: str, database: str, max_pool_size: int) -> None:
+        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            uri, tz_aware=True, maxPoolSize=max_pool_size, minPoolSize=32, timeoutMS=10_000
+        )
+        self._db = self.client.get_database(database, codec_options=CODEC_OPTIONS)
+
+    async def run(self, call: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        owner = getattr(call, "__self__", None)
+        try:
+            if isinstance(owner, MongoUserRepository) and call.__name__ == "_insert":
+                (document,) = args
+                try:
+                    await self._db["users"].insert_one(document)
+                except DuplicateKeyError:
+                    return False
+                return True
+            assert isinstance(owner, Collection), call
+            return await getattr(self._db[owner.name], call.__name__)(*args, **kwargs)
+        except PyMongoError as error:
+            raise StorageUnavailable(type(error).__name__) from error
+
+    def shutdown(self) -> None:
+        pass
