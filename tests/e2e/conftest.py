@@ -1,8 +1,13 @@
+"""A fake Bot API and a `profilebot polling` process against it and the test MongoDB."""
+
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from infrastructure.embedded_mongo import EmbeddedMongo
 from tests.e2e.fake_bot_api import FakeBotApi
+from tests.e2e.profilebot_process import BotProcess, clean_env
 
 BOT_TOKEN = "4242:e2e-SECRET-token"
 
@@ -11,3 +16,22 @@ BOT_TOKEN = "4242:e2e-SECRET-token"
 def bot_api() -> Iterator[FakeBotApi]:
     with FakeBotApi(BOT_TOKEN) as api:
         yield api
+
+
+@pytest.fixture
+def env(bot_api: FakeBotApi, mongo_server: EmbeddedMongo, db_name: str) -> dict[str, str]:
+    return clean_env(
+        BOT_TOKEN=BOT_TOKEN,
+        TELEGRAM_API_URL=bot_api.url,
+        MONGO_URI=mongo_server.uri,
+        MONGO_DB=db_name,
+        LOG_LEVEL="DEBUG",
+    )
+
+
+@pytest.fixture
+def bot(tmp_path: Path, env: dict[str, str]) -> Iterator[BotProcess]:
+    process = BotProcess(tmp_path, env)
+    yield process
+    if process.process.poll() is None:
+        process.kill()

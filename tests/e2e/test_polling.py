@@ -3,14 +3,12 @@
 import json
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pymongo import MongoClient
 
-from infrastructure.embedded_mongo import EmbeddedMongo
 from presentation import texts
 from presentation.bot_commands import BOT_COMMANDS
 from tests.e2e.conftest import BOT_TOKEN
@@ -20,25 +18,6 @@ from tests.e2e.profilebot_process import BotProcess, clean_env
 pytestmark = [pytest.mark.e2e, pytest.mark.mongo]
 
 ADA = 1001
-
-
-@pytest.fixture
-def env(bot_api: FakeBotApi, mongo_server: EmbeddedMongo, db_name: str) -> dict[str, str]:
-    return clean_env(
-        BOT_TOKEN=BOT_TOKEN,
-        TELEGRAM_API_URL=bot_api.url,
-        MONGO_URI=mongo_server.uri,
-        MONGO_DB=db_name,
-        LOG_LEVEL="DEBUG",
-    )
-
-
-@pytest.fixture
-def bot(tmp_path: Path, env: dict[str, str]) -> Iterator[BotProcess]:
-    process = BotProcess(tmp_path, env)
-    yield process
-    if process.process.poll() is None:
-        process.kill()
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])

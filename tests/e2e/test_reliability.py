@@ -2,7 +2,6 @@
 kill -9 mid-burst, SIGTERM while the database is slow, and secrets kept out of all output."""
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +19,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.mongo]
 
 Document = dict[str, Any]
 ADA = 1001
-
-
-@pytest.fixture
-def env(bot_api: FakeBotApi, mongo_server: EmbeddedMongo, db_name: str) -> dict[str, str]:
-    return clean_env(
-        BOT_TOKEN=BOT_TOKEN,
-        TELEGRAM_API_URL=bot_api.url,
-        MONGO_URI=mongo_server.uri,
-        MONGO_DB=db_name,
-        LOG_LEVEL="DEBUG",
-    )
-
-
-@pytest.fixture
-def bot(tmp_path: Path, env: dict[str, str]) -> Iterator[BotProcess]:
-    process = BotProcess(tmp_path, env)
-    yield process
-    if process.process.poll() is None:
-        process.kill()
 
 
 def test_replies_survive_429_5xx_and_dropped_connections_and_polling_recovers(
