@@ -2,6 +2,7 @@
 local MongoDB behaves like a remote cluster (default 20 ms each way)."""
 
 import asyncio
+import contextlib
 import threading
 
 
@@ -41,8 +42,9 @@ class LatencyProxy:
     async def _connect(
         self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
     ) -> None:
-        server_r, server_w = await asyncio.open_connection("127.0.0.1", self._target)
-        await asyncio.gather(self._pipe(client_r, server_w), self._pipe(server_r, client_w))
+        with contextlib.suppress(asyncio.CancelledError):  # cancelled when the proxy stops
+            server_r, server_w = await asyncio.open_connection("127.0.0.1", self._target)
+            await asyncio.gather(self._pipe(client_r, server_w), self._pipe(server_r, client_w))
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Forward in order, each chunk `delay` after it arrived (a link, not a queue)."""
