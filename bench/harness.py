@@ -13,6 +13,7 @@ from aiogram import Bot, Dispatcher
 from dependency_injector import providers
 from pymongo import monitoring
 
+from bench.command_log import CommandLog
 from bench.variants import AsyncClientExecutor, SeedExecutor
 from infrastructure.settings import Settings
 from presentation.container import Container
@@ -23,22 +24,6 @@ from presentation.terminal_chat import local_update
 
 SCRIPT = ["/start", "{name}", "/me", "/rename", "{name} II", "/rename", "/cancel"]
 """One user's session: register, look, rename, start renaming again and cancel."""
-
-
-class CommandLog(monitoring.CommandListener):
-    """Counts commands per database (pymongo attaches it to clients created later)."""
-
-    def __init__(self) -> None:
-        self.commands: list[tuple[str, str]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.commands.append((event.database_name, event.command_name))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 COMMAND_LOG = CommandLog()

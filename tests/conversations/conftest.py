@@ -15,6 +15,7 @@ from aiogram.types import Chat, Message, PhotoSize, Update, User
 from pymongo import monitoring
 from pymongo.database import Database
 
+from bench.command_log import CommandLog
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.settings import Settings
 from presentation.container import Container
@@ -27,22 +28,6 @@ BOT_TOKEN = "42:TEST-TOKEN"
 ADA = 7
 
 Document = dict[str, Any]
-
-
-class CommandLog(monitoring.CommandListener):
-    """Every command any client sends, as (database, command name)."""
-
-    def __init__(self) -> None:
-        self.commands: list[tuple[str, str]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.commands.append((event.database_name, event.command_name))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 # Registered before any client exists: pymongo attaches global listeners at client creation.
