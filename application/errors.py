@@ -25,3 +25,12 @@ class UserNotRegistered(ApplicationError):
     def __init__(self, user_id: int) -> None:
         super().__init__(f"user {user_id} is not registered")
         self.user_id = user_id
+
+
+class ProfileChangedMeanwhile(ApplicationError):
+    """The profile was created and deleted elsewhere while this use case worked on it, more
+    often than it retries; nothing was changed, and asking again will settle it."""
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__(f"the profile of user {user_id} kept changing during the request")
+        self.user_id = user_id

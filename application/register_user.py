@@ -3,11 +3,14 @@
 from dataclasses import dataclass
 
 from application.clock import Clock
-from application.errors import StorageUnavailable, UserAlreadyRegistered
+from application.errors import ProfileChangedMeanwhile, UserAlreadyRegistered
 from application.profile import UserProfile
 from application.user_repository import UserAlreadyExists, UserRepository
 from domain.user import User, UserId
 from domain.user_name import UserName
+
+ATTEMPTS = 3
+"""Inserts tried while another device keeps creating and deleting the same profile."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,17 +27,21 @@ class RegisterUser:
         self._clock = clock
 
     async def execute(self, request: RegisterUserRequest) -> UserProfile:
-        """Raises `InvalidUserName`, `UserAlreadyRegistered` or `StorageUnavailable`."""
+        """Raises `InvalidUserName`, `UserAlreadyRegistered`, `ProfileChangedMeanwhile` or
+        `StorageUnavailable`."""
         user_id = UserId(request.user_id)
         user = User.register(user_id, UserName(request.name), self._clock())
-        try:
-            # Insert first and let the store's unique key arbitrate: a prior read would
-            # cost a round trip and still race with a concurrent registration.
-            await self._users.add(user)
-        except UserAlreadyExists:
-            existing = await self._users.get(user_id)
-            if existing is None:
-                # Deleted between the two calls: nothing to report; the user can simply retry.
-                raise StorageUnavailable("the user vanished during registration") from None
-            raise UserAlreadyRegistered(UserProfile.of(existing)) from None
-        return UserProfile.of(user)
+        for _ in range(ATTEMPTS):
+            try:
+                # Insert first and let the store's unique key arbitrate: a prior read would
+                # cost a round trip and still race with a concurrent registration.
+                await self._users.add(user)
+            except UserAlreadyExists:
+                existing = await self._users.get(user_id)
+                if existing is not None:
+                    raise UserAlreadyRegistered(UserProfile.of(existing)) from None
+                # Deleted between the two calls (a /forget from another device): the id is
+                # free again, so this registration may simply go ahead.
+                continue
+            return UserProfile.of(user)
+        raise ProfileChangedMeanwhile(request.user_id)

@@ -14,16 +14,17 @@ from dependency_injector import providers
 from pymongo import monitoring
 
 from bench.command_log import CommandLog
-from bench.variants import AsyncClientExecutor, SeedExecutor
+from bench.variants import AsyncClientExecutor, ToThreadExecutor
 from infrastructure.settings import Settings
-from presentation.container import Container
-from presentation.dispatcher import build_dispatcher
-from presentation.lifecycle import prepare_storage
-from presentation.local_session import LocalBotSession
-from presentation.terminal_chat import local_update
+from presentation.bootstrap import lifecycle
+from presentation.bootstrap.container import Container
+from presentation.entrypoints.local_session import LocalBotSession
+from presentation.entrypoints.terminal_chat import local_update
 
 SCRIPT = ["/start", "{name}", "/me", "/rename", "{name} II", "/rename", "/cancel"]
 """One user's session: register, look, rename, start renaming again and cancel."""
+LEVELS = (1, 8, 32, 128)
+"""How many users send at once."""
 
 
 COMMAND_LOG = CommandLog()
@@ -56,24 +57,25 @@ async def bot_stack(uri: str, variant: str, database: str = "bench") -> AsyncIte
         mongo_db=database,
         mongo_operation_timeout_ms=30_000,  # the bench measures speed, not timeouts
         flood_burst=10_000,  # and drives users faster than flood control allows
+        bot_token="1:bench-token",
     )
     container = Container(settings=settings)
+    requests: list[Any] = []
+    container.bot_session.override(providers.Object(LocalBotSession(requests.append)))
     async_executor = None
-    if variant == "seed":
-        container.mongo_executor.override(providers.Object(SeedExecutor()))
+    if variant == "to_thread":
+        container.storage.executor.override(providers.Object(ToThreadExecutor()))
     elif variant == "async":
         async_executor = AsyncClientExecutor(uri, database, settings.mongo_executor_threads)
-        container.mongo_executor.override(providers.Object(async_executor))
-    await asyncio.to_thread(container.init_resources)
-    await prepare_storage(container)
-    requests: list[Any] = []
-    bot = Bot("1:bench-token", session=LocalBotSession(requests.append))
+        container.storage.executor.override(providers.Object(async_executor))
+    # In a thread: the latency proxy may run on this loop's machine time, and start-up blocks.
+    await asyncio.to_thread(lifecycle.start, container)
     try:
-        yield Stack(container, build_dispatcher(container.fsm_storage(), settings), bot, database)
+        yield Stack(container, container.dispatcher(), container.bot(), database)
     finally:
         if async_executor is not None:
             await async_executor.client.close()
-        await asyncio.to_thread(container.shutdown_resources)
+        await asyncio.to_thread(lifecycle.stop, container)
 
 
 async def run_scripts(stack: Stack, concurrency: int, users_each: int, first_user: int) -> int:

@@ -20,14 +20,13 @@ from typing import Any
 
 from pymongo import MongoClient
 
-from bench.harness import SCRIPT, bot_stack, run_scripts
+from bench.harness import LEVELS, SCRIPT, bot_stack, run_scripts
 from bench.latency_proxy import LatencyProxy
 from bench.report import write_report
 from bench.variants import VARIANTS
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.mongo_user_repository import USER_ID_INDEX
 
-LEVELS = (1, 8, 32, 128)
 DELAY = float(os.environ.get("BENCH_DELAY_MS", "20")) / 1000
 OUT = Path(__file__).parent
 Row = dict[str, Any]

@@ -1,8 +1,8 @@
 """The three ways the bench runs the same adapters against MongoDB.
 
 - `ours`: `MongoExecutor`, the production path (a dedicated, sized thread pool).
-- `seed`: what the seed answer did: `asyncio.to_thread`, i.e. the loop's default executor
-  (`min(32, cpus + 4)` threads, shared with aiogram's synchronous filters).
+- `to_thread`: `asyncio.to_thread`, i.e. the loop's default executor (`min(32, cpus + 4)`
+  threads, shared with aiogram's synchronous filters), as the seed answer did.
 - `async`: pymongo's native `AsyncMongoClient`, as a yardstick only. Each sync collection
   call the adapters make is routed to the same method of the async collection, so all three
   run identical queries and differ only in how they wait for the network.
@@ -18,13 +18,18 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from application.errors import StorageUnavailable
 from infrastructure.mongo_client import CODEC_OPTIONS
-from infrastructure.mongo_user_repository import MongoUserRepository
+from infrastructure.mongo_user_repository import insert_unless_taken
 
 T = TypeVar("T")
-VARIANTS = ("ours", "seed", "async")
+VARIANTS = ("ours", "to_thread", "async")
+NAMES = {
+    "ours": "ours (MongoExecutor)",
+    "to_thread": "to_thread (default executor)",
+    "async": "AsyncMongoClient (yardstick)",
+}
 
 
-class SeedExecutor:
+class ToThreadExecutor:
     """`asyncio.to_thread` on the default executor, with the same error mapping."""
 
     async def run(self, call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -38,7 +43,8 @@ class SeedExecutor:
 
 
 class AsyncClientExecutor:
-    """Runs `collection.method(...)` as `await async_collection.method(...)`."""
+    """Runs `collection.method(...)` as `await async_collection.method(...)`, and the
+    adapters' module-level helpers as their async equivalents."""
 
     def __init__(self, uri: str, database: str, max_pool_size: int) -> None:
         self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
@@ -49,10 +55,10 @@ class AsyncClientExecutor:
     async def run(self, call: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         owner = getattr(call, "__self__", None)
         try:
-            if isinstance(owner, MongoUserRepository) and call.__name__ == "_insert":
-                (document,) = args
+            if call is insert_unless_taken:
+                users, document = args
                 try:
-                    await self._db["users"].insert_one(document)
+                    await self._db[users.name].insert_one(document)
                 except DuplicateKeyError:
                     return False
                 return True

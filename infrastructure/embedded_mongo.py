@@ -51,6 +51,14 @@ class EmbeddedMongo:
 
     def start(self, timeout_seconds: float) -> None:
         """Start the server and return once it accepts connections."""
+        self.launch()
+        self.wait_until_ready(timeout_seconds)
+
+    def launch(self) -> None:
+        """Start the server process without waiting for it, so the caller can do other
+        slow work (importing aiogram, say) while it boots. A no-op if it is running."""
+        if self._process is not None and self._process.poll() is None:
+            return
         self.port = self.port or free_loopback_port()
         storage = ":memory:" if self._data_dir is None else str(self._data_dir)
         if self._data_dir is not None:
@@ -67,7 +75,6 @@ class EmbeddedMongo:
                 preexec_fn=_die_with_parent,  # noqa: PLW1509
             )
         log.info("started embedded MongoDB (pid %d) on port %d", self._process.pid, self.port)
-        self._wait_until_listening(timeout_seconds)
 
     def stop(self, timeout_seconds: float = 10.0) -> None:
         """Ask the server to stop (it flushes its data on SIGTERM); kill it if it will not."""
@@ -83,8 +90,10 @@ class EmbeddedMongo:
             process.wait()
         log.info("stopped embedded MongoDB")
 
-    def _wait_until_listening(self, timeout_seconds: float) -> None:
-        assert self._process is not None
+    def wait_until_ready(self, timeout_seconds: float) -> None:
+        """Return once the launched server accepts connections."""
+        if self._process is None:
+            raise StartupError("the embedded MongoDB server was never launched")
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
             code = self._process.poll()
@@ -107,11 +116,12 @@ class EmbeddedMongo:
         )
 
 
-def run_embedded_mongo(data_dir: Path, timeout_seconds: float) -> Iterator[str]:
-    """Container resource: the URI of a running embedded server, stopped on shutdown."""
-    server = EmbeddedMongo(data_dir)
-    server.start(timeout_seconds)
+def run_embedded_mongo(server: EmbeddedMongo, timeout_seconds: float) -> Iterator[str]:
+    """Container resource: the URI of `server`, launched now unless it already was, and
+    stopped on shutdown."""
     try:
+        server.launch()
+        server.wait_until_ready(timeout_seconds)
         yield server.uri
     finally:
         server.stop()

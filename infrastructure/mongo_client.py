@@ -11,7 +11,8 @@ from pymongo import MongoClient
 from pymongo.database import Database
 from pymongo.errors import ConfigurationError, OperationFailure, PyMongoError
 
-from infrastructure.settings import Settings, mongo_password
+from infrastructure.secrets import mongo_uri_secrets, redact
+from infrastructure.settings import Settings
 from infrastructure.startup_error import StartupError
 
 Document = dict[str, Any]
@@ -57,9 +58,8 @@ def create_mongo_client(uri: str, settings: Settings) -> MongoClient[Document]:
             connect=False,
         )
     except (ConfigurationError, ValueError, TypeError) as error:
-        raise StartupError(
-            f"configuration error: MONGO_URI is not usable: {_without_secrets(str(error), uri)}"
-        ) from None
+        reason = redact(str(error), mongo_uri_secrets(uri))
+        raise StartupError(f"configuration error: MONGO_URI is not usable: {reason}") from None
 
 
 def wait_until_reachable(client: MongoClient[Document], timeout_seconds: float) -> None:
@@ -88,11 +88,3 @@ def _hosts(client: MongoClient[Document]) -> str:
 
 def get_database(client: MongoClient[Document], name: str) -> Database[Document]:
     return client.get_database(name, codec_options=CODEC_OPTIONS)
-
-
-def _without_secrets(message: str, uri: str) -> str:
-    password = mongo_password(uri)
-    for secret in (uri, password):
-        if secret:
-            message = message.replace(secret, "***")
-    return message

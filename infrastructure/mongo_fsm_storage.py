@@ -19,9 +19,8 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 
 from application.clock import Clock
+from infrastructure.mongo_client import Document
 from infrastructure.mongo_executor import MongoExecutor
-
-Document = dict[str, Any]
 
 EXPIRY_INDEX = "expires_at_ttl"
 
@@ -52,13 +51,11 @@ class MongoFSMStorage(BaseStorage):
             with_bot_id=True, with_business_connection_id=True, with_destiny=True
         )
 
-    async def ensure_indexes(self) -> None:
-        """Create the TTL index; documents expire at their own `expires_at`."""
-        await self._executor.run(
-            self._states.create_index,
-            [("expires_at", ASCENDING)],
-            expireAfterSeconds=0,
-            name=EXPIRY_INDEX,
+    def create_indexes(self) -> None:
+        """The TTL index: documents expire at their own `expires_at`. Blocking: called once
+        at start-up, before any update is handled."""
+        self._states.create_index(
+            [("expires_at", ASCENDING)], expireAfterSeconds=0, name=EXPIRY_INDEX
         )
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:

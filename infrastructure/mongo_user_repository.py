@@ -1,7 +1,6 @@
 """`UserRepository` over a MongoDB collection, one document per Telegram user."""
 
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.collection import Collection
@@ -11,9 +10,8 @@ from pymongo.errors import DuplicateKeyError
 from application.user_repository import UserAlreadyExists
 from domain.user import User, UserId
 from domain.user_name import UserName
+from infrastructure.mongo_client import Document
 from infrastructure.mongo_executor import MongoExecutor
-
-Document = dict[str, Any]
 
 USER_ID_INDEX = "telegram_id_unique"
 
@@ -27,11 +25,10 @@ class MongoUserRepository:
         self._users: Collection[Document] = database[collection]
         self._executor = executor
 
-    async def ensure_indexes(self) -> None:
-        """Create the unique index on the Telegram id; a no-op when it already exists."""
-        await self._executor.run(
-            self._users.create_index, [("telegram_id", ASCENDING)], unique=True, name=USER_ID_INDEX
-        )
+    def create_indexes(self) -> None:
+        """The unique index on the Telegram id; a no-op when it already exists. Blocking:
+        called once at start-up, before any update is handled."""
+        self._users.create_index([("telegram_id", ASCENDING)], unique=True, name=USER_ID_INDEX)
 
     async def get(self, user_id: UserId) -> User | None:
         document = await self._executor.run(
@@ -40,7 +37,7 @@ class MongoUserRepository:
         return None if document is None else _to_user(document)
 
     async def add(self, user: User) -> None:
-        if not await self._executor.run(self._insert, _to_document(user)):
+        if not await self._executor.run(insert_unless_taken, self._users, _to_document(user)):
             raise UserAlreadyExists(user.id.value)
 
     async def change_name(self, user_id: UserId, name: UserName, at: datetime) -> User | None:
@@ -60,12 +57,14 @@ class MongoUserRepository:
         result = await self._executor.run(self._users.delete_one, {"telegram_id": user_id.value})
         return result.deleted_count > 0
 
-    def _insert(self, document: Document) -> bool:
-        try:
-            self._users.insert_one(document)
-        except DuplicateKeyError:
-            return False
-        return True
+
+def insert_unless_taken(users: Collection[Document], document: Document) -> bool:
+    """Insert `document`; False when the unique index already holds its Telegram id."""
+    try:
+        users.insert_one(document)
+    except DuplicateKeyError:
+        return False
+    return True
 
 
 def _to_document(user: User) -> Document:

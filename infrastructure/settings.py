@@ -3,11 +3,11 @@
 import re
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import unquote_plus
 
 from pydantic import AfterValidator, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infrastructure.secrets import mongo_uri_secrets
 from infrastructure.startup_error import StartupError
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
@@ -79,21 +79,8 @@ class Settings(BaseSettings):
         """Values that must never appear in logs or output."""
         found = [self.bot_token.get_secret_value()] if self.bot_token else []
         if self.mongo_uri:
-            uri = self.mongo_uri.get_secret_value()
-            found.append(uri)
-            password = mongo_password(uri)
-            if password:
-                found += {password, unquote_plus(password)}
+            found += mongo_uri_secrets(self.mongo_uri.get_secret_value())
         return found
-
-
-def mongo_password(uri: str) -> str | None:
-    """The password in a MongoDB URI's user info, if any (no parsing library needed or trusted)."""
-    rest = uri.split("://", 1)[-1].split("/", 1)[0]
-    userinfo, at, _ = rest.rpartition("@")
-    if not at or ":" not in userinfo:
-        return None
-    return userinfo.split(":", 1)[1] or None
 
 
 def load_settings() -> Settings:

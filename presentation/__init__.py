@@ -1,1 +1,2 @@
-"""Telegram-facing side: routers, handlers, the CLI and the composition root."""
+"""Everything Telegram-facing, in three parts: `telegram` (the bot's behaviour),
+`entrypoints` (how updates arrive) and `bootstrap` (how the process is wired)."""

@@ -9,9 +9,7 @@ from pymongo import MongoClient
 from pymongo.database import Database
 
 from infrastructure.embedded_mongo import EmbeddedMongo
-from infrastructure.mongo_client import CODEC_OPTIONS
-
-Document = dict[str, Any]
+from infrastructure.mongo_client import CODEC_OPTIONS, Document
 
 
 @pytest.fixture(scope="session")
@@ -32,8 +30,11 @@ def mongo_client(mongo_server: EmbeddedMongo) -> Iterator[MongoClient[Document]]
 
 
 @pytest.fixture
-def db_name(mongo_client: MongoClient[Document]) -> Iterator[str]:
-    """A database of this test's own, dropped afterwards."""
+def db_name(mongo_client: MongoClient[Document], request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database of this test's own, dropped afterwards. Only for tests marked `mongo`,
+    so that `-m "not mongo"` really runs without a database process."""
+    if request.node.get_closest_marker("mongo") is None:
+        pytest.fail(f"{request.node.nodeid} uses MongoDB but is not marked `mongo`")
     name = f"test_{uuid.uuid4().hex[:12]}"
     yield name
     mongo_client.drop_database(name)

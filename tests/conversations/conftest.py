@@ -1,38 +1,115 @@
-"""A bot wired exactly as in production (container, dispatcher, MongoDB-backed FSM), whose
-Bot API calls are answered locally and recorded."""
+"""The bot wired by the real container and dispatcher, its Bot API calls answered locally and
+recorded, on one of two storages:
 
+- `memory`: the use-case fake and aiogram's `MemoryStorage`, swapped in for the whole
+  MongoDB storage. No database process: the fast tier (`pytest -m "not mongo"`).
+- `mongo`: production's adapters on the test session's MongoDB server.
+
+A module whose tests only make sense on MongoDB overrides the `backend` fixture.
+"""
+
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.enums import ChatType
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Chat, Message, PhotoSize, Update, User
+from dependency_injector import containers, providers
 from pymongo import monitoring
 from pymongo.database import Database
 
 from bench.command_log import CommandLog
-from infrastructure.embedded_mongo import EmbeddedMongo
+from domain.user import User as DomainUser
+from domain.user import UserId
+from domain.user_name import UserName
+from infrastructure.mongo_client import Document
 from infrastructure.settings import Settings
-from presentation.container import Container
-from presentation.dispatcher import build_dispatcher
-from presentation.lifecycle import prepare_storage
-from presentation.local_session import LocalBotSession
-from presentation.terminal_chat import local_update
+from presentation.bootstrap import lifecycle
+from presentation.bootstrap.container import Container
+from presentation.entrypoints.local_session import LocalBotSession
+from presentation.entrypoints.terminal_chat import local_update
+from tests.unit.fakes import InMemoryUserRepository
 
 BOT_TOKEN = "42:TEST-TOKEN"
 ADA = 7
 
-Document = dict[str, Any]
-
+MONGO_ONLY = [pytest.mark.mongo, pytest.mark.parametrize("backend", ["mongo"], indirect=True)]
+"""`pytestmark` of a module whose tests are about MongoDB itself."""
 
 # Registered before any client exists: pymongo attaches global listeners at client creation.
 COMMAND_LOG = CommandLog()
 monitoring.register(COMMAND_LOG)
+
+
+class InMemoryStorage(containers.DeclarativeContainer):
+    """What the container's `storage` provides, with nothing to start."""
+
+    user_repository = providers.Singleton(InMemoryUserRepository)
+    fsm_storage = providers.Singleton(MemoryStorage)
+    ready: providers.Object[None] = providers.Object(None)
+
+
+class Records(Protocol):
+    """What a test may see and change behind the bot's back, on either storage."""
+
+    def users(self) -> list[Document]: ...
+    def put_user(self, user_id: int, name: str) -> None: ...
+    def delete_users(self) -> None: ...
+    def conversations(self) -> int: ...
+
+
+class MongoRecords:
+    def __init__(self, database: Database[Document]) -> None:
+        self.database = database
+
+    def users(self) -> list[Document]:
+        return list(self.database["users"].find({}, {"_id": False}))
+
+    def put_user(self, user_id: int, name: str) -> None:
+        now = _now()
+        document = {"telegram_id": user_id, "name": name, "created_at": now, "updated_at": now}
+        self.database["users"].insert_one(document)
+
+    def delete_users(self) -> None:
+        self.database["users"].delete_many({})
+
+    def conversations(self) -> int:
+        return self.database["fsm_states"].count_documents({})
+
+
+class MemoryRecords:
+    def __init__(self, users: InMemoryUserRepository, conversations: MemoryStorage) -> None:
+        self._users = users
+        self._conversations = conversations
+
+    def users(self) -> list[Document]:
+        return [
+            {
+                "telegram_id": user.id.value,
+                "name": user.name.value,
+                "created_at": user.created_at,
+                "updated_at": user.updated_at,
+            }
+            for user in self._users.users.values()
+        ]
+
+    def put_user(self, user_id: int, name: str) -> None:
+        user = DomainUser.register(UserId(user_id), UserName(name), _now())
+        self._users.users[user.id] = user
+
+    def delete_users(self) -> None:
+        self._users.users.clear()
+
+    def conversations(self) -> int:
+        records = self._conversations.storage.values()
+        return sum(1 for record in records if record.state is not None or record.data)
 
 
 @dataclass
@@ -40,7 +117,7 @@ class BotUnderTest:
     dispatcher: Dispatcher
     bot: Bot
     container: Container
-    database: Database[Document]
+    records: Records
     requests: list[TelegramMethod[Any]] = field(default_factory=list)
     _next_update_id: int = 0
 
@@ -67,10 +144,11 @@ class BotUnderTest:
 
     async def round_trips(self, text: str, user_id: int = ADA) -> tuple[list[str], list[str]]:
         """Send a message; the replies, and the MongoDB commands it cost, in order."""
+        assert isinstance(self.records, MongoRecords), "round trips are counted on MongoDB"
         already = len(COMMAND_LOG.commands)
         replies = await self.send(text, user_id)
         sent = COMMAND_LOG.commands[already:]
-        return replies, [name for db, name in sent if db == self.database.name]
+        return replies, [name for db, name in sent if db == self.records.database.name]
 
     async def feed(self, update: Update) -> list[str]:
         """Feed one update; the texts sent to its chat meanwhile (other users' are not)."""
@@ -83,43 +161,67 @@ class BotUnderTest:
             if isinstance(r, SendMessage) and chat in (None, r.chat_id)
         ]
 
+    def stored_users(self) -> list[Document]:
+        return self.records.users()
+
     def storage_key(self, user_id: int = ADA) -> StorageKey:
         return StorageKey(bot_id=self.bot.id, chat_id=user_id, user_id=user_id)
 
     async def state_of(self, user_id: int = ADA) -> str | None:
         return await self.dispatcher.storage.get_state(self.storage_key(user_id))
 
-    def stored_users(self) -> list[Document]:
-        return list(self.database["users"].find({}, {"_id": False}))
-
     def _update_id(self) -> int:
         self._next_update_id += 1
         return self._next_update_id
 
 
+@pytest.fixture(
+    params=[pytest.param("memory"), pytest.param("mongo", marks=pytest.mark.mongo)],
+)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def settings(mongo_server: EmbeddedMongo, db_name: str) -> Settings:
+def settings(backend: str, request: pytest.FixtureRequest) -> Settings:
+    storage: dict[str, Any] = {}
+    if backend == "mongo":
+        server = request.getfixturevalue("mongo_server")
+        storage = {"mongo_uri": server.uri, "mongo_db": request.getfixturevalue("db_name")}
     return Settings(
         _env_file=None,  # never a developer's .env
-        mongo_uri=mongo_server.uri,
-        mongo_db=db_name,
         mongo_operation_timeout_ms=1000,
         flood_burst=10_000,  # a test script types faster than any person; see test_flood_control
+        **storage,
     )
 
 
 @pytest.fixture
-async def bot(settings: Settings, database: Database[Document]) -> AsyncIterator[BotUnderTest]:
+async def bot(
+    backend: str, settings: Settings, request: pytest.FixtureRequest
+) -> AsyncIterator[BotUnderTest]:
     container = Container(settings=settings)
-    container.mongo_executor()
-    await prepare_storage(container)
-    under_test = BotUnderTest(
-        dispatcher=build_dispatcher(container.fsm_storage(), settings),
-        bot=Bot(BOT_TOKEN),
+    requests: list[TelegramMethod[Any]] = []
+    container.bot_token.override(providers.Object(BOT_TOKEN))
+    container.bot_session.override(providers.Object(LocalBotSession(requests.append)))
+    if backend == "memory":
+        container.storage.override(InMemoryStorage())
+    await asyncio.to_thread(lifecycle.start, container)
+    records: Records
+    if backend == "memory":
+        storage = container.storage
+        records = MemoryRecords(storage.user_repository(), storage.fsm_storage())
+    else:
+        records = MongoRecords(request.getfixturevalue("database"))
+    yield BotUnderTest(
+        dispatcher=container.dispatcher(),
+        bot=container.bot(),
         container=container,
-        database=database,
+        records=records,
+        requests=requests,
     )
-    under_test.bot.session = LocalBotSession(under_test.requests.append)
-    yield under_test
-    container.shutdown_resources()
-    container.unwire()
+    await asyncio.to_thread(lifecycle.stop, container)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)

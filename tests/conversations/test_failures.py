@@ -8,14 +8,12 @@ import logging
 import pytest
 from dependency_injector import providers
 
-from application.errors import StorageUnavailable
+from application.errors import ProfileChangedMeanwhile, StorageUnavailable
 from application.register_user import RegisterUserRequest
 from application.show_profile import ShowProfileRequest
-from presentation import texts
-from presentation.states import Registration
+from presentation.telegram import texts
+from presentation.telegram.states import Registration
 from tests.conversations.conftest import BotUnderTest
-
-pytestmark = pytest.mark.mongo
 
 
 class Unavailable:
@@ -49,3 +47,21 @@ async def test_a_bug_is_an_apology_and_a_logged_traceback(
     [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert record.exc_info is not None
     assert "a bug" in str(record.exc_info[1])
+
+
+class KeepsChanging:
+    async def execute(self, request: RegisterUserRequest) -> None:
+        raise ProfileChangedMeanwhile(request.user_id)
+
+
+async def test_a_profile_changing_elsewhere_is_said_plainly_and_the_question_stays_open(
+    bot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    await bot.send("/start")
+
+    with bot.container.register_user.override(providers.Object(KeepsChanging())):
+        assert await bot.send("Ada") == [texts.PROFILE_CHANGED_MEANWHILE]
+
+    assert await bot.state_of() == Registration.waiting_for_name.state
+    assert "kept changing" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -2,10 +2,10 @@ import pytest
 
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.settings import Settings
-from presentation import texts
-from tests.conversations.conftest import BotUnderTest
+from presentation.telegram import texts
+from tests.conversations.conftest import MONGO_ONLY, BotUnderTest
 
-pytestmark = pytest.mark.mongo
+pytestmark = MONGO_ONLY
 
 BOB = 8
 

@@ -1,10 +1,8 @@
 import pytest
 
-from presentation import texts
-from presentation.states import Forgetting
+from presentation.telegram import texts
+from presentation.telegram.states import Forgetting
 from tests.conversations.conftest import BotUnderTest
-
-pytestmark = pytest.mark.mongo
 
 
 async def _registered(bot: BotUnderTest) -> None:
@@ -22,7 +20,7 @@ async def test_forget_asks_first_and_yes_deletes_profile_and_conversation(
     assert await bot.send(" YES ") == [texts.FORGOTTEN]
 
     assert bot.stored_users() == []
-    assert bot.database["fsm_states"].count_documents({}) == 0
+    assert bot.records.conversations() == 0
     assert await bot.send("/me") == [texts.NOT_REGISTERED]
 
 

@@ -1,11 +1,7 @@
-import pytest
-
-from presentation import texts
-from presentation.bot_commands import BOT_COMMANDS
-from presentation.states import Registration, Renaming
+from presentation.telegram import texts
+from presentation.telegram.commands import BOT_COMMANDS
+from presentation.telegram.states import Registration, Renaming
 from tests.conversations.conftest import BotUnderTest
-
-pytestmark = pytest.mark.mongo
 
 
 async def test_help_lists_every_command(bot: BotUnderTest) -> None:
@@ -48,8 +44,10 @@ async def test_cancel_with_nothing_in_progress_says_so(bot: BotUnderTest) -> Non
 
 
 async def test_an_unknown_command_is_named(bot: BotUnderTest) -> None:
-    assert await bot.send("/frobnicate now") == [texts.unknown_input("/frobnicate")]
-    assert "/frobnicate" in texts.unknown_input("/frobnicate")
+    [reply] = await bot.send("/frobnicate now")
+
+    assert reply == texts.unknown_input("/frobnicate")
+    assert "the command /frobnicate." in reply
 
 
 async def test_chatter_outside_a_conversation_points_at_help(bot: BotUnderTest) -> None:

@@ -1,10 +1,8 @@
 import pytest
 
-from presentation import texts
-from presentation.states import Renaming
+from presentation.telegram import texts
+from presentation.telegram.states import Renaming
 from tests.conversations.conftest import BotUnderTest
-
-pytestmark = pytest.mark.mongo
 
 
 @pytest.mark.parametrize("command", ["/me", "/profile", "/details"])
@@ -13,8 +11,10 @@ async def test_shows_the_stored_name_and_registration_date(bot: BotUnderTest, co
     await bot.send("Ada")
     [user] = bot.stored_users()
 
-    assert await bot.send(command) == [texts.profile("Ada", user["created_at"])]
-    assert "UTC" in texts.profile("Ada", user["created_at"])
+    [reply] = await bot.send(command)
+
+    assert reply == texts.profile("Ada", user["created_at"])
+    assert f"Name: Ada\nRegistered: {user['created_at']:%Y-%m-%d %H:%M} UTC" in reply
 
 
 @pytest.mark.parametrize("command", ["/me", "/profile", "/details"])

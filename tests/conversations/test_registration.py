@@ -1,12 +1,8 @@
-from datetime import UTC, datetime
-
 import pytest
 
-from presentation import texts
-from presentation.states import Registration
+from presentation.telegram import texts
+from presentation.telegram.states import Registration
 from tests.conversations.conftest import ADA, BotUnderTest
-
-pytestmark = pytest.mark.mongo
 
 
 async def test_start_asks_for_a_name_and_waits_for_it(bot: BotUnderTest) -> None:
@@ -96,13 +92,8 @@ async def test_users_register_independently(bot: BotUnderTest) -> None:
 async def test_registered_meanwhile_elsewhere_reports_the_stored_name(bot: BotUnderTest) -> None:
     await bot.send("/start")
     await bot.send("/start", user_id=ADA)  # still unregistered: asks again, same state
-    bot.database["users"].insert_one({"telegram_id": ADA, "name": "Ada", **_timestamps()})
+    bot.records.put_user(ADA, "Ada")
 
     assert await bot.send("Grace") == [texts.already_registered("Ada")]
     assert await bot.state_of() is None
     assert [u["name"] for u in bot.stored_users()] == ["Ada"]
-
-
-def _timestamps() -> dict[str, datetime]:
-    now = datetime.now(UTC).replace(microsecond=0)
-    return {"created_at": now, "updated_at": now}

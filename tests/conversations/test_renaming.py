@@ -1,10 +1,8 @@
 import pytest
 
-from presentation import texts
-from presentation.states import Renaming
+from presentation.telegram import texts
+from presentation.telegram.states import Renaming
 from tests.conversations.conftest import BotUnderTest
-
-pytestmark = pytest.mark.mongo
 
 
 @pytest.fixture
@@ -75,7 +73,7 @@ async def test_start_during_a_rename_greets_and_keeps_the_rename_open(ada: BotUn
 
 async def test_a_profile_deleted_mid_rename_ends_the_conversation(ada: BotUnderTest) -> None:
     await ada.send("/rename")
-    ada.database["users"].delete_many({})
+    ada.records.delete_users()
 
     assert await ada.send("Grace") == [texts.NOT_REGISTERED]
     assert await ada.state_of() is None

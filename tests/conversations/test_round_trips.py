@@ -4,11 +4,9 @@ A count is deterministic, so unlike a speed target it may be a test. Budgets: /h
 /me ≤ 2, every other step ≤ 3 (issue 4). The exact counts pin what each step does.
 """
 
-import pytest
+from tests.conversations.conftest import MONGO_ONLY, BotUnderTest
 
-from tests.conversations.conftest import BotUnderTest
-
-pytestmark = pytest.mark.mongo
+pytestmark = MONGO_ONLY
 
 FLOW = [
     # (message, expected commands)

@@ -5,12 +5,12 @@ import time
 
 import pytest
 
-from presentation import texts
-from presentation.states import Registration
+from presentation.telegram import texts
+from presentation.telegram.states import Registration
 from tests.conftest import FailPoints
-from tests.conversations.conftest import BotUnderTest
+from tests.conversations.conftest import MONGO_ONLY, BotUnderTest
 
-pytestmark = pytest.mark.mongo
+pytestmark = MONGO_ONLY
 
 RETRYABLE = {"errorCode": 6, "errorLabels": ["RetryableWriteError"]}  # HostUnreachable
 DROPPED = {"closeConnection": True}

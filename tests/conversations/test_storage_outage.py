@@ -7,11 +7,11 @@ import pytest
 
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.settings import Settings
-from presentation import texts
-from presentation.states import Registration
-from tests.conversations.conftest import BotUnderTest
+from presentation.telegram import texts
+from presentation.telegram.states import Registration
+from tests.conversations.conftest import MONGO_ONLY, BotUnderTest
 
-pytestmark = pytest.mark.mongo
+pytestmark = MONGO_ONLY
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ def clean_env(**settings: str) -> dict[str, str]:
         "LOG_LEVEL",
         "EMBEDDED_MONGO_PATH",
         "MONGO_CONNECT_TIMEOUT_SECONDS",
+        "FLOOD_BURST",
     }
     env = {k: v for k, v in os.environ.items() if k.upper() not in names}
     return env | settings

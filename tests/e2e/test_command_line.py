@@ -1,13 +1,14 @@
 """The `profilebot` command as a user runs it: local chat, embedded database, bad set-ups."""
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from infrastructure.embedded_mongo import EmbeddedMongo
-from presentation import texts
-from presentation.cli import CHAT_BANNER
-from tests.e2e.profilebot_process import clean_env, run
+from presentation.entrypoints.cli import CHAT_BANNER
+from presentation.telegram import texts
+from tests.e2e.profilebot_process import clean_env, profilebot_command, run
 
 pytestmark = pytest.mark.e2e
 
@@ -29,6 +30,33 @@ def test_chat_reads_piped_lines_and_prints_the_replies(
     assert (ask, registered) == (texts.ASK_NAME, texts.registered("Ada"))
     assert profile.startswith("Name: Ada\nRegistered: ")
     assert result.stderr == ""
+
+
+@pytest.mark.mongo
+def test_chat_stops_quietly_when_its_reader_goes_away(
+    tmp_path: Path, mongo_server: EmbeddedMongo, db_name: str
+) -> None:
+    env = clean_env(MONGO_URI=mongo_server.uri, MONGO_DB=db_name, FLOOD_BURST="10000")
+    chat = subprocess.Popen(
+        [profilebot_command(), "chat"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+        text=True,
+    )
+    assert chat.stdin is not None
+    assert chat.stdout is not None
+    assert chat.stderr is not None
+    chat.stdin.write("/help\n" * 500)  # ~200 KB of replies: more than a pipe buffers
+    chat.stdin.close()
+
+    assert chat.stdout.readline() == texts.HELP.splitlines()[0] + "\n"
+    chat.stdout.close()  # as `profilebot chat | head -1` does
+
+    assert chat.wait(120) == 0
+    assert chat.stderr.read() == ""
 
 
 def test_run_without_configuration_chats_on_an_embedded_database_that_persists(

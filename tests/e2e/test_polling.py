@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from presentation import texts
-from presentation.bot_commands import BOT_COMMANDS
+from presentation.telegram import texts
+from presentation.telegram.commands import BOT_COMMANDS
 from tests.e2e.conftest import BOT_TOKEN
 from tests.e2e.fake_bot_api import FakeBotApi
 from tests.e2e.profilebot_process import BotProcess, clean_env

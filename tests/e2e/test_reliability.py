@@ -9,7 +9,7 @@ import pytest
 from pymongo import MongoClient
 
 from infrastructure.embedded_mongo import EmbeddedMongo
-from presentation import texts
+from presentation.telegram import texts
 from tests.conftest import FailPoints
 from tests.e2e.conftest import BOT_TOKEN
 from tests.e2e.fake_bot_api import FakeBotApi

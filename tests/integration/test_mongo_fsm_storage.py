@@ -1,24 +1,28 @@
-from datetime import UTC, datetime, timedelta
-from typing import Any
+import asyncio
+from datetime import datetime, timedelta
 
 import pytest
+from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.storage.base import StorageKey
 from pymongo.database import Database
 
+from infrastructure.clock import utc_now
+from infrastructure.mongo_client import Document
 from infrastructure.mongo_executor import MongoExecutor
 from infrastructure.mongo_fsm_storage import EXPIRY_INDEX, MongoFSMStorage
-from presentation.states import Registration
+from presentation.telegram.states import Registration
 
 pytestmark = pytest.mark.mongo
-
-Document = dict[str, Any]
 TTL = timedelta(hours=24)
 KEY = StorageKey(bot_id=42, chat_id=7, user_id=7)
 
 
 class Clock:
+    """Starts at the real now: the server's TTL monitor sweeps by the real clock, so a clock
+    in the past would let it remove a conversation between a write and a read."""
+
     def __init__(self) -> None:
-        self.now = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
+        self.now = utc_now()
 
     def __call__(self) -> datetime:
         return self.now
@@ -34,7 +38,7 @@ async def storage(
     database: Database[Document], executor: MongoExecutor, clock: Clock
 ) -> MongoFSMStorage:
     storage = MongoFSMStorage(database, executor, ttl=TTL, clock=clock)
-    await storage.ensure_indexes()
+    await asyncio.to_thread(storage.create_indexes)
     return storage
 
 
@@ -84,7 +88,7 @@ async def test_conversations_are_kept_apart(storage: MongoFSMStorage, other: Sto
     assert await storage.get_state(other) is None
 
 
-async def test_the_ttl_index_expires_documents_at_their_expiry_time(
+async def test_the_ttl_index_is_on_expires_at_with_no_extra_delay(
     storage: MongoFSMStorage, database: Database[Document]
 ) -> None:
     index = database["fsm_states"].index_information()[EXPIRY_INDEX]
@@ -143,7 +147,7 @@ async def test_state_survives_a_new_storage_instance(
 
 
 async def test_data_must_be_a_mapping(storage: MongoFSMStorage) -> None:
-    with pytest.raises(Exception, match="dict"):
+    with pytest.raises(DataNotDictLikeError, match="dict"):
         await storage.set_data(KEY, ["not", "a", "dict"])  # type: ignore[arg-type]
 
 

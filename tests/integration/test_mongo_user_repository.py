@@ -1,6 +1,5 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from pymongo import MongoClient
@@ -12,20 +11,18 @@ from application.user_repository import UserAlreadyExists
 from domain.user import User, UserId
 from domain.user_name import UserName
 from infrastructure.clock import utc_now
-from infrastructure.mongo_client import CODEC_OPTIONS
+from infrastructure.mongo_client import CODEC_OPTIONS, Document
 from infrastructure.mongo_executor import MongoExecutor
 from infrastructure.mongo_user_repository import USER_ID_INDEX, MongoUserRepository
 
 pytestmark = pytest.mark.mongo
-
-Document = dict[str, Any]
 T0 = datetime(2026, 3, 4, 5, 6, 7, 891000, tzinfo=UTC)
 
 
 @pytest.fixture
 async def users(database: Database[Document], executor: MongoExecutor) -> MongoUserRepository:
     repository = MongoUserRepository(database, executor)
-    await repository.ensure_indexes()
+    await asyncio.to_thread(repository.create_indexes)
     return repository
 
 
@@ -46,7 +43,7 @@ async def test_an_unknown_user_reads_as_none(users: MongoUserRepository) -> None
 async def test_the_telegram_id_has_a_unique_index(
     users: MongoUserRepository, database: Database[Document]
 ) -> None:
-    await users.ensure_indexes()  # idempotent at every start-up
+    users.create_indexes()  # idempotent at every start-up
 
     index = database["users"].index_information()[USER_ID_INDEX]
 

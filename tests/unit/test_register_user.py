@@ -2,9 +2,10 @@ import asyncio
 
 import pytest
 
-from application.errors import UserAlreadyRegistered
-from application.register_user import RegisterUser, RegisterUserRequest
-from domain.user import UserId
+from application.errors import ProfileChangedMeanwhile, UserAlreadyRegistered
+from application.register_user import ATTEMPTS, RegisterUser, RegisterUserRequest
+from application.user_repository import UserAlreadyExists
+from domain.user import User, UserId
 from domain.user_name import InvalidUserName, NameProblem
 from tests.unit.fakes import InMemoryUserRepository, SteppingClock
 
@@ -57,4 +58,46 @@ async def test_an_invalid_name_is_refused_before_anything_is_stored() -> None:
         )
 
     assert refused.value.problem is NameProblem.LINE_BREAK
+    assert users.users == {}
+
+
+class VanishingUsers(InMemoryUserRepository):
+    """Someone else's profile for the same id exists at each insert and is gone at the read
+    that follows it, `times` times: a registration and a /forget racing on other devices."""
+
+    def __init__(self, times: int) -> None:
+        super().__init__()
+        self.inserts_refused = 0
+        self._times = times
+
+    async def add(self, user: User) -> None:
+        if self.inserts_refused < self._times:
+            self.inserts_refused += 1
+            raise UserAlreadyExists(user.id.value)
+        await super().add(user)
+
+
+async def test_a_profile_deleted_between_the_clash_and_the_read_does_not_block_registering() -> (
+    None
+):
+    users = VanishingUsers(times=1)
+
+    profile = await RegisterUser(users, SteppingClock()).execute(
+        RegisterUserRequest(user_id=7, name="Ada")
+    )
+
+    assert profile.name == "Ada"
+    assert users.inserts_refused == 1
+    assert users.users[UserId(7)].name.value == "Ada"
+
+
+async def test_a_profile_that_keeps_changing_is_reported_as_such_and_nothing_is_stored() -> None:
+    users = VanishingUsers(times=ATTEMPTS)
+
+    with pytest.raises(ProfileChangedMeanwhile):
+        await RegisterUser(users, SteppingClock()).execute(
+            RegisterUserRequest(user_id=7, name="Ada")
+        )
+
+    assert users.inserts_refused == ATTEMPTS
     assert users.users == {}

@@ -4,24 +4,18 @@ import logging
 import sys
 from collections.abc import Iterable
 
+from infrastructure.secrets import redact
+
 
 class RedactingFormatter(logging.Formatter):
     """Replaces each secret with `***` in the finished line, whatever logger produced it."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        # Longest first, so a URI is masked whole before the password inside it.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._secrets = list(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record), self._secrets)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 def configure_logging(level: str, secrets: Iterable[str]) -> None:

@@ -11,10 +11,9 @@ from dependency_injector.wiring import Provide, inject
 from application.errors import UserNotRegistered
 from application.forget_user import ForgetUser, ForgetUserRequest
 from application.show_profile import ShowProfile, ShowProfileRequest
-from presentation import texts
-from presentation.container import Container
-from presentation.middlewares.conversation import InState
-from presentation.states import Forgetting
+from presentation.telegram import texts
+from presentation.telegram.filters import InState
+from presentation.telegram.states import Forgetting
 
 CONFIRMATION = "yes"
 
@@ -24,7 +23,7 @@ async def forget(
     message: Message,
     sender_id: int,
     state: FSMContext,
-    show_profile: ShowProfile = Provide[Container.show_profile],
+    show_profile: ShowProfile = Provide["show_profile"],
 ) -> None:
     """Ask before deleting anything; there is no undo."""
     try:
@@ -41,7 +40,7 @@ async def confirmation_received(
     message: Message,
     sender_id: int,
     state: FSMContext,
-    forget_user: ForgetUser = Provide[Container.forget_user],
+    forget_user: ForgetUser = Provide["forget_user"],
 ) -> None:
     """YES deletes the profile; anything else keeps it. Either way the question is closed."""
     if (message.text or "").strip().casefold() != CONFIRMATION:

@@ -1,4 +1,5 @@
-"""Bot API calls that survive Telegram's flood limits and brief outages.
+"""The Bot API session: aiohttp against TELEGRAM_API_URL, with calls that survive
+Telegram's flood limits and brief outages.
 
 Telegram answers 429 with `retry_after` when a bot sends too fast, and 5xx or a dropped
 connection when it has a bad moment; without this, a reply would be lost to either.
@@ -7,12 +8,15 @@ connection when it has a bad moment; without this, a reply would be lost to eith
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
@@ -23,6 +27,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def telegram_session(api_url: str) -> AiohttpSession:
+    """A session to the Bot API at `api_url` (Telegram's, a self-hosted one, or a stand-in)."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+    session.middleware(RetryTelegramRequests())
+    return session
+
+
 class RetryTelegramRequests(BaseRequestMiddleware):
     """Up to `attempts` tries per call: waits `retry_after` on 429 (unless it is longer than
     `max_wait`), and backs off exponentially from `first_delay` on 5xx and network errors.
@@ -31,10 +42,17 @@ class RetryTelegramRequests(BaseRequestMiddleware):
     a duplicate reply is the lesser harm than a lost one.
     """
 
-    def __init__(self, attempts: int = 4, first_delay: float = 0.5, max_wait: float = 30.0):
+    def __init__(
+        self,
+        attempts: int = 4,
+        first_delay: float = 0.5,
+        max_wait: float = 30.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._attempts = attempts
         self._first_delay = first_delay
         self._max_wait = max_wait
+        self._sleep = sleep
 
     async def __call__(
         self,
@@ -63,5 +81,5 @@ class RetryTelegramRequests(BaseRequestMiddleware):
                 attempts,
                 delay,
             )
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
             attempt += 1

@@ -9,12 +9,10 @@ from dependency_injector.wiring import Provide, inject
 from application.errors import UserAlreadyRegistered, UserNotRegistered
 from application.register_user import RegisterUser, RegisterUserRequest
 from application.show_profile import ShowProfile, ShowProfileRequest
-from presentation import texts
-from presentation.container import Container
-from presentation.filters import TextMessage
-from presentation.handlers.general import ask_for_text
-from presentation.middlewares.conversation import InState
-from presentation.states import Registration
+from presentation.telegram import texts
+from presentation.telegram.filters import InState, TextMessage
+from presentation.telegram.handlers.general import ask_for_text
+from presentation.telegram.states import Registration
 
 
 @inject
@@ -22,7 +20,7 @@ async def start(
     message: Message,
     sender_id: int,
     state: FSMContext,
-    show_profile: ShowProfile = Provide[Container.show_profile],
+    show_profile: ShowProfile = Provide["show_profile"],
 ) -> None:
     """Greet a registered user by name; ask anyone else for a name."""
     try:
@@ -41,7 +39,7 @@ async def name_received(
     sender_id: int,
     text: str,
     state: FSMContext,
-    register_user: RegisterUser = Provide[Container.register_user],
+    register_user: RegisterUser = Provide["register_user"],
 ) -> None:
     """Register with the name (an invalid one is answered by the errors router)."""
     try:

@@ -6,8 +6,15 @@ for a name is handled as that command and never stored as a name.
 
 from aiogram import Router
 
-from presentation.filters import PrivateChatUser
-from presentation.handlers import errors, forgetting, general, profile, registration, renaming
+from presentation.telegram.filters import PrivateChatUser
+from presentation.telegram.handlers import (
+    errors,
+    forgetting,
+    general,
+    profile,
+    registration,
+    renaming,
+)
 
 
 def build_router() -> Router:

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from domain.user_name import MAX_NAME_LENGTH, NameProblem
-from presentation.states import Forgetting, Registration, Renaming
+from presentation.telegram.states import Forgetting, Registration, Renaming
 
 HELP = (
     "I keep a small profile for you: a name and the date you registered.\n"
@@ -22,6 +22,10 @@ NOT_REGISTERED = "You're not registered yet. Send /start to register."
 NOTHING_TO_CANCEL = "There's nothing to cancel."
 STORAGE_UNAVAILABLE = (
     "Sorry, I can't reach my storage right now. Nothing was lost – please try again in a moment."
+)
+PROFILE_CHANGED_MEANWHILE = (
+    "Your profile was being changed from another device at the same moment, so I saved"
+    " nothing. Please send that again."
 )
 UNEXPECTED_ERROR = "Sorry, something went wrong on my side. Please try again."
 SLOW_DOWN = (

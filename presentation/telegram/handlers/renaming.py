@@ -9,12 +9,10 @@ from dependency_injector.wiring import Provide, inject
 from application.errors import UserNotRegistered
 from application.rename_user import RenameUser, RenameUserRequest
 from application.show_profile import ShowProfile, ShowProfileRequest
-from presentation import texts
-from presentation.container import Container
-from presentation.filters import TextMessage
-from presentation.handlers.general import ask_for_text
-from presentation.middlewares.conversation import InState
-from presentation.states import Renaming
+from presentation.telegram import texts
+from presentation.telegram.filters import InState, TextMessage
+from presentation.telegram.handlers.general import ask_for_text
+from presentation.telegram.states import Renaming
 
 
 @inject
@@ -22,7 +20,7 @@ async def rename(
     message: Message,
     sender_id: int,
     state: FSMContext,
-    show_profile: ShowProfile = Provide[Container.show_profile],
+    show_profile: ShowProfile = Provide["show_profile"],
 ) -> None:
     """Ask a registered user for the new name."""
     profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
@@ -36,7 +34,7 @@ async def new_name_received(
     sender_id: int,
     text: str,
     state: FSMContext,
-    rename_user: RenameUser = Provide[Container.rename_user],
+    rename_user: RenameUser = Provide["rename_user"],
 ) -> None:
     """Rename (an invalid name is answered by the errors router)."""
     try:

@@ -11,9 +11,9 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import ErrorEvent
 
-from application.errors import StorageUnavailable, UserNotRegistered
+from application.errors import ProfileChangedMeanwhile, StorageUnavailable, UserNotRegistered
 from domain.user_name import InvalidUserName
-from presentation import texts
+from presentation.telegram import texts
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,12 @@ async def storage_unavailable(event: ErrorEvent) -> None:
     await _reply(event, texts.STORAGE_UNAVAILABLE)
 
 
+async def profile_changed_meanwhile(event: ErrorEvent) -> None:
+    """Not an outage: another device created and deleted the profile while we worked."""
+    log.warning("update %d: %s", event.update.update_id, event.exception)
+    await _reply(event, texts.PROFILE_CHANGED_MEANWHILE)
+
+
 async def unexpected_error(event: ErrorEvent) -> None:
     log.error("update %d failed", event.update.update_id, exc_info=event.exception)
     await _reply(event, texts.UNEXPECTED_ERROR)
@@ -55,5 +61,6 @@ def router() -> Router:
     router.errors.register(invalid_name, ExceptionTypeFilter(InvalidUserName))
     router.errors.register(not_registered, ExceptionTypeFilter(UserNotRegistered))
     router.errors.register(storage_unavailable, ExceptionTypeFilter(StorageUnavailable))
+    router.errors.register(profile_changed_meanwhile, ExceptionTypeFilter(ProfileChangedMeanwhile))
     router.errors.register(unexpected_error)
     return router

@@ -5,7 +5,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
-from presentation import texts
+from presentation.telegram import texts
 
 
 async def help_command(message: Message) -> None:

@@ -6,17 +6,16 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import TelegramObject
 
-from infrastructure.settings import Settings
-from presentation.handlers import build_router
-from presentation.middlewares.conversation import LazyFSMMiddleware
-from presentation.middlewares.duplicate_updates import DuplicateUpdates
-from presentation.middlewares.flood_control import FloodControl
-from presentation.middlewares.in_flight import InFlightUpdates
-from presentation.middlewares.update_log import HandlerName, UpdateLog
+from presentation.telegram.handlers import build_router
+from presentation.telegram.middlewares.duplicate_updates import DuplicateUpdates
+from presentation.telegram.middlewares.flood_control import FloodControl
+from presentation.telegram.middlewares.in_flight import InFlightUpdates
+from presentation.telegram.middlewares.lazy_fsm import LazyFSMMiddleware
+from presentation.telegram.middlewares.update_log import HandlerName, UpdateLog
 
 
 def build_dispatcher(
-    storage: BaseStorage, settings: Settings, in_flight: InFlightUpdates | None = None
+    storage: BaseStorage, flood_control: FloodControl, in_flight: InFlightUpdates
 ) -> Dispatcher:
     """Routers over `storage`, with the update middlewares in this order, outermost first:
 
@@ -31,10 +30,8 @@ def build_dispatcher(
     builtin = list(chain)  # aiogram's errors and user-context middlewares
     for middleware in builtin:
         chain.unregister(middleware)
-    ours: list[MiddlewareType[TelegramObject]] = [in_flight] if in_flight is not None else []
-    ours += [UpdateLog(), *builtin, DuplicateUpdates()]
-    ours += [FloodControl(burst=settings.flood_burst, per_minute=settings.flood_per_minute)]
-    ours.append(dispatcher.fsm)
+    ours: list[MiddlewareType[TelegramObject]] = [in_flight, UpdateLog(), *builtin]
+    ours += [DuplicateUpdates(), flood_control, dispatcher.fsm]
     for middleware in ours:
         chain.register(middleware)
     handler_name = HandlerName()

@@ -3,21 +3,20 @@
 import asyncio
 import itertools
 import logging
+import os
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aiogram import Bot
 from aiogram.enums import ChatType
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Chat, Message, Update, User
+from dependency_injector import providers
 
-from presentation.container import Container
-from presentation.dispatcher import build_dispatcher
-from presentation.lifecycle import prepare_storage
-from presentation.local_session import LocalBotSession
+from presentation.bootstrap.container import Container
+from presentation.entrypoints.local_session import LocalBotSession
 
 # A well-formed token that no real bot has; its id (1) keeps chat conversations apart from
 # the real bot's in the FSM collection, while profiles are shared with it by user id.
@@ -32,17 +31,30 @@ async def run_chat(
     print_reply: Callable[[str], None],
     user_id: int,
 ) -> None:
-    """Feed each line to the dispatcher as a private message; print what the bot sends."""
+    """Feed each line to the dispatcher as a private message; print what the bot sends.
+
+    The container must be started; its Bot API session is replaced by one that prints.
+    The chat ends at the end of input, or once nobody reads its output any more
+    (`profilebot chat | head -3`).
+    """
+    output_closed = False
 
     def on_request(method: TelegramMethod[Any]) -> None:
-        if isinstance(method, SendMessage):
-            print_reply(method.text)
+        nonlocal output_closed
+        if isinstance(method, SendMessage) and not output_closed:
+            try:
+                print_reply(method.text)
+            except BrokenPipeError:
+                output_closed = True
+                _discard_stdout()
 
-    bot = Bot(LOCAL_BOT_TOKEN, session=LocalBotSession(on_request))
-    dispatcher = build_dispatcher(container.fsm_storage(), container.settings())
-    await prepare_storage(container)
+    container.bot_token.override(providers.Object(LOCAL_BOT_TOKEN))
+    container.bot_session.override(providers.Object(LocalBotSession(on_request)))
+    bot, dispatcher = container.bot(), container.dispatcher()
     update_ids = itertools.count(1)
     async for text in lines:
+        if output_closed:
+            break
         update = local_update(next(update_ids), user_id, text)
         try:
             await dispatcher.feed_update(bot, update)
@@ -82,7 +94,10 @@ async def stdin_lines() -> AsyncIterator[str]:
                 line = None
                 if prompt:
                     print()  # end the prompt's line, as shells do on Ctrl-D
-            loop.call_soon_threadsafe(queue.put_nowait, line)
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            except RuntimeError:  # the chat ended (its loop is closed) before input did
+                return
             if line is None:
                 return
             if prompt:
@@ -99,3 +114,10 @@ async def stdin_lines() -> AsyncIterator[str]:
 
 def print_reply(text: str) -> None:
     print(text, end="\n\n", flush=True)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush at exit cannot fail on
+    the closed pipe as well (the recipe in Python's `signal` documentation)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

@@ -8,7 +8,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
-from presentation.middlewares.update_log import TRACE_KEY, UpdateTrace
+from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
 
 
 class DuplicateUpdates(BaseMiddleware):

@@ -7,8 +7,7 @@ from aiogram.types import Message
 from dependency_injector.wiring import Provide, inject
 
 from application.show_profile import ShowProfile, ShowProfileRequest
-from presentation import texts
-from presentation.container import Container
+from presentation.telegram import texts
 
 
 @inject
@@ -16,7 +15,7 @@ async def me(
     message: Message,
     sender_id: int,
     state: FSMContext,
-    show_profile: ShowProfile = Provide[Container.show_profile],
+    show_profile: ShowProfile = Provide["show_profile"],
 ) -> None:
     """Show the stored name and registration date."""
     profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))

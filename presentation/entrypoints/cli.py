@@ -5,9 +5,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from infrastructure.embedded_mongo import EmbeddedMongo
+from infrastructure.secrets import redact
 from infrastructure.settings import Settings, load_settings
 from infrastructure.startup_error import StartupError
-from presentation.logging_setup import configure_logging, redact
+from presentation.bootstrap.logging_setup import configure_logging
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -49,17 +51,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(mode: str, settings: Settings, user_id: int) -> None:
-    # Imported here, after the settings are known to be good: aiogram takes seconds to
-    # import, and a configuration error should not wait for it.
+    # An embedded server boots while aiogram is imported (seconds, either of them): both
+    # happen before the settings could fail, so a configuration error still comes at once.
+    embedded = None if settings.mongo_uri else EmbeddedMongo(settings.embedded_mongo_path)
+    try:
+        if embedded is not None:
+            embedded.launch()
+        _serve_with(mode, settings, user_id, embedded)
+    finally:
+        if embedded is not None:
+            embedded.stop()  # normally already stopped, in order, by the container
+
+
+def _serve_with(
+    mode: str, settings: Settings, user_id: int, embedded: EmbeddedMongo | None
+) -> None:
     import asyncio  # noqa: PLC0415
 
-    from presentation.lifecycle import open_container  # noqa: PLC0415
-    from presentation.polling import run_polling  # noqa: PLC0415
-    from presentation.terminal_chat import print_reply, run_chat, stdin_lines  # noqa: PLC0415
+    from presentation.bootstrap.lifecycle import open_container  # noqa: PLC0415
+    from presentation.entrypoints.polling import run_polling  # noqa: PLC0415
+    from presentation.entrypoints.terminal_chat import (  # noqa: PLC0415
+        print_reply,
+        run_chat,
+        stdin_lines,
+    )
 
-    with open_container(settings) as container:
+    with open_container(settings, embedded) as container:
         if mode == "polling":
-            asyncio.run(run_polling(container, settings))
+            asyncio.run(run_polling(container))
         else:
             asyncio.run(run_chat(container, stdin_lines(), print_reply, user_id))
 

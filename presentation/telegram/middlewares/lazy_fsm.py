@@ -4,14 +4,13 @@ aiogram's own FSM middleware reads the state before any handler runs, so even /h
 round trip and fails while the database is down, and `FSMContext.clear()` is two writes.
 Here the state is read when a filter or handler first asks, at most once per update, and
 clearing is one write. aiogram's `StateFilter` reads `raw_state`, which is not provided
-here: filter on state with `InState`.
+here: filter on state with `presentation.telegram.filters.InState`.
 """
 
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol, cast, runtime_checkable
 
 from aiogram import Bot
-from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.state import State
@@ -87,16 +86,3 @@ class LazyFSMMiddleware(FSMContextMiddleware):
         return Conversation(
             super().get_context(bot, chat_id, user_id, thread_id, business_connection_id, destiny)
         )
-
-
-class InState(Filter):
-    """Passes when the conversation is in `state`; reads it through the update's cache."""
-
-    def __init__(self, state: State) -> None:
-        self._state = state.state
-
-    def __str__(self) -> str:
-        return f"InState({self._state})"
-
-    async def __call__(self, event: TelegramObject, state: FSMContext | None = None) -> bool:
-        return state is not None and await state.get_state() == self._state

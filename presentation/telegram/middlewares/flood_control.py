@@ -12,10 +12,11 @@ from typing import Any
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update, User
 
-from presentation import texts
-from presentation.middlewares.update_log import TRACE_KEY, UpdateTrace
+from presentation.telegram import texts
+from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
 
-_PRUNE_AT = 10_000
+PRUNE_AT = 10_000
+"""Buckets kept before the full ones are forgotten."""
 
 
 @dataclass
@@ -35,6 +36,11 @@ class FloodControl(BaseMiddleware):
         self._rate = per_minute / 60
         self._clock = clock
         self._buckets: dict[int, _Bucket] = {}
+
+    @property
+    def users_tracked(self) -> int:
+        """Users with a bucket in memory; pruning keeps this near the number of recent floods."""
+        return len(self._buckets)
 
     async def __call__(
         self,
@@ -59,7 +65,7 @@ class FloodControl(BaseMiddleware):
         now = self._clock()
         bucket = self._buckets.get(user_id)
         if bucket is None:
-            if len(self._buckets) >= _PRUNE_AT:
+            if len(self._buckets) >= PRUNE_AT:
                 self._prune(now)
             bucket = self._buckets[user_id] = _Bucket(tokens=self._burst, updated=now)
         bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)

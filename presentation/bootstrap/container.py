@@ -1,0 +1,118 @@
+"""The composition root: settings → MongoDB → adapters → use cases → the bot.
+
+The only module that names concrete adapters. Tests, the terminal chat and the bench get
+everything from here and override providers (`storage` as a whole, a use case, the Bot API
+session) instead of assembling the bot by hand.
+"""
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+from aiogram import Bot
+from dependency_injector import containers, providers
+
+from application.clock import Clock
+from application.forget_user import ForgetUser
+from application.register_user import RegisterUser
+from application.rename_user import RenameUser
+from application.show_profile import ShowProfile
+from infrastructure.clock import utc_now
+from infrastructure.embedded_mongo import EmbeddedMongo, run_embedded_mongo
+from infrastructure.mongo_client import get_database, open_mongo_client
+from infrastructure.mongo_executor import open_mongo_executor
+from infrastructure.mongo_fsm_storage import MongoFSMStorage
+from infrastructure.mongo_indexes import create_indexes
+from infrastructure.mongo_user_repository import MongoUserRepository
+from infrastructure.settings import Settings
+from infrastructure.startup_error import StartupError
+from presentation.bootstrap.telegram_session import telegram_session
+from presentation.telegram.dispatcher import build_dispatcher
+from presentation.telegram.middlewares.flood_control import FloodControl
+from presentation.telegram.middlewares.in_flight import InFlightUpdates
+
+
+def _mongo_uri(settings: Settings, embedded_mongo: Callable[[], EmbeddedMongo]) -> Iterator[str]:
+    """The configured MONGO_URI, or else the URI of an embedded server started for this
+    process. A resource either way, so the client that depends on it closes first."""
+    if settings.mongo_uri is not None:
+        yield settings.mongo_uri.get_secret_value()
+    else:
+        yield from run_embedded_mongo(embedded_mongo(), settings.mongo_connect_timeout_seconds)
+
+
+def _bot_token(settings: Settings) -> str:
+    if settings.bot_token is None:
+        raise StartupError("configuration error: BOT_TOKEN is not set; polling needs a bot token")
+    return settings.bot_token.get_secret_value()
+
+
+class MongoStorage(containers.DeclarativeContainer):
+    """Users and conversations in MongoDB, on one client and one executor.
+
+    `ready` is the storage's start-up: resolving it starts an embedded server if no
+    MONGO_URI is set, proves MongoDB answers and creates the indexes. A test swaps the
+    whole storage for an in-memory one with `container.storage.override(...)`.
+    """
+
+    settings = providers.Dependency(instance_of=Settings)
+    clock: providers.Dependency[Clock] = providers.Dependency()
+
+    # Gateways
+    embedded_mongo = providers.Singleton(
+        EmbeddedMongo, data_dir=settings.provided.embedded_mongo_path
+    )
+    uri = providers.Resource(_mongo_uri, settings=settings, embedded_mongo=embedded_mongo.provider)
+    client = providers.Resource(open_mongo_client, uri=uri, settings=settings)
+    executor = providers.Resource(
+        open_mongo_executor,
+        max_workers=settings.provided.mongo_executor_threads,
+        timeout_seconds=settings.provided.mongo_operation_timeout_seconds,
+        client=client,
+    )
+    database = providers.Singleton(get_database, client=client, name=settings.provided.mongo_db)
+
+    # Adapters
+    user_repository = providers.Singleton(MongoUserRepository, database=database, executor=executor)
+    fsm_storage = providers.Singleton(
+        MongoFSMStorage,
+        database=database,
+        executor=executor,
+        ttl=providers.Factory(timedelta, seconds=settings.provided.fsm_state_ttl_seconds),
+        clock=clock,
+    )
+    ready = providers.Resource(create_indexes, users=user_repository, conversations=fsm_storage)
+
+
+class Container(containers.DeclarativeContainer):
+    """`Container(settings=...)`; started and stopped by `presentation.bootstrap.lifecycle`."""
+
+    wiring_config = containers.WiringConfiguration(packages=["presentation.telegram.handlers"])
+
+    settings = providers.Dependency(instance_of=Settings)
+    clock = providers.Object(utc_now)
+
+    # Storage
+    storage = providers.Container(MongoStorage, settings=settings, clock=clock)
+
+    # Use cases (handlers ask for them by these names)
+    register_user = providers.Factory(RegisterUser, users=storage.user_repository, clock=clock)
+    show_profile = providers.Factory(ShowProfile, users=storage.user_repository)
+    rename_user = providers.Factory(RenameUser, users=storage.user_repository, clock=clock)
+    forget_user = providers.Factory(ForgetUser, users=storage.user_repository)
+
+    # Telegram
+    bot_token = providers.Callable(_bot_token, settings=settings)
+    bot_session = providers.Singleton(telegram_session, api_url=settings.provided.telegram_api_url)
+    bot = providers.Singleton(Bot, token=bot_token, session=bot_session)
+    in_flight = providers.Singleton(InFlightUpdates)
+    flood_control = providers.Singleton(
+        FloodControl,
+        burst=settings.provided.flood_burst,
+        per_minute=settings.provided.flood_per_minute,
+    )
+    dispatcher = providers.Singleton(
+        build_dispatcher,
+        storage=storage.fsm_storage,
+        flood_control=flood_control,
+        in_flight=in_flight,
+    )

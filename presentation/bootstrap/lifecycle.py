@@ -1,0 +1,46 @@
+"""Start-up and shutdown of what the bot runs on, the one way every front end uses.
+
+`start` and `stop` are synchronous and block: call them before and after the event loop
+(the CLI), or through `asyncio.to_thread` from inside one (tests, the bench). An embedded
+server is tied to the thread that starts it, so the CLI starts it from the main thread.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from dependency_injector import providers
+
+from infrastructure.embedded_mongo import EmbeddedMongo
+from infrastructure.settings import Settings
+from presentation.bootstrap.container import Container
+
+
+def start(container: Container) -> None:
+    """Storage ready to serve: MongoDB reached (an embedded server started first when no
+    MONGO_URI is set) and its indexes made. Raises `StartupError` with a printable line."""
+    container.storage.ready()
+
+
+def stop(container: Container) -> None:
+    """Release in order: the executor drains, then the client closes, then an embedded
+    server stops; handlers are unwired from this container."""
+    try:
+        container.shutdown_resources()
+    finally:
+        container.unwire()
+
+
+@contextmanager
+def open_container(
+    settings: Settings, embedded_mongo: EmbeddedMongo | None = None
+) -> Iterator[Container]:
+    """A started container, stopped on exit. `embedded_mongo` is a server the caller has
+    already launched, so that it boots while the caller does other work."""
+    container = Container(settings=settings)
+    if embedded_mongo is not None:
+        container.storage.embedded_mongo.override(providers.Object(embedded_mongo))
+    try:
+        start(container)
+        yield container
+    finally:
+        stop(container)

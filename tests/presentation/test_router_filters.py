@@ -1,0 +1,58 @@
+"""A guard for the lazy FSM: it never provides `raw_state`, which aiogram's `StateFilter`
+(and a bare `State` used as a filter) reads, so such a handler would silently never match.
+Every state filter must be `InState`."""
+
+from collections.abc import Iterator
+
+from aiogram import Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.memory import MemoryStorage
+
+from presentation.telegram.dispatcher import build_dispatcher
+from presentation.telegram.filters import InState
+from presentation.telegram.middlewares.flood_control import FloodControl
+from presentation.telegram.middlewares.in_flight import InFlightUpdates
+from presentation.telegram.states import Registration
+
+
+def state_filters_aiogram_would_read(router: Router) -> Iterator[str]:
+    """Where, in `router` and every router under it, a filter needs `raw_state`."""
+    for observer_name, observer in router.observers.items():
+        handlers = [("router filter", observer._handler)]
+        handlers += [(repr(h.callback), h) for h in observer.handlers]
+        for where, handler in handlers:
+            for filter_object in handler.filters or []:
+                if isinstance(filter_object.callback, StateFilter | State):
+                    yield f"{router.name}.{observer_name}: {where}"
+    for sub_router in router.sub_routers:
+        yield from state_filters_aiogram_would_read(sub_router)
+
+
+def test_no_router_filters_on_state_with_aiogram_state_filters() -> None:
+    dispatcher = build_dispatcher(MemoryStorage(), FloodControl(10, 30), InFlightUpdates())
+
+    assert list(state_filters_aiogram_would_read(dispatcher)) == []
+    # …while the bot does filter on state, through InState:
+    assert any(
+        isinstance(f.callback, InState)
+        for router in dispatcher.chain_tail
+        for h in router.message.handlers
+        for f in h.filters or []
+    )
+
+
+async def _handler() -> None:
+    """A handler for the guard's own tests."""
+
+
+def test_the_guard_finds_a_state_filter_and_a_bare_state() -> None:
+    root, inner = Router(name="root"), Router(name="inner")
+    root.message.register(_handler, StateFilter(Registration.waiting_for_name))
+    inner.message.filter(Registration.waiting_for_name)
+    root.include_router(inner)
+
+    found = list(state_filters_aiogram_would_read(root))
+
+    assert len(found) == 2
+    assert found[1] == "inner.message: router filter"

@@ -1,0 +1,99 @@
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import GetUpdates, SendMessage, TelegramMethod
+from aiogram.methods.base import Response
+
+from presentation.bootstrap.telegram_session import RetryTelegramRequests, telegram_session
+
+SEND = SendMessage(chat_id=7, text="hi")
+
+
+class FakeRequest:
+    """The next step of the session: fails with each of `errors` in turn, then answers."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self._errors = list(errors)
+        self.attempts = 0
+
+    async def __call__(self, bot: Bot, method: TelegramMethod[Any]) -> Response[Any]:
+        self.attempts += 1
+        if self._errors:
+            raise self._errors.pop(0)
+        return Response[Any](ok=True, result=True)
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+def bot() -> Bot:
+    return Bot("42:TEST-TOKEN")
+
+
+def retry_after(seconds: int) -> TelegramRetryAfter:
+    return TelegramRetryAfter(method=SEND, message="Too Many Requests", retry_after=seconds)
+
+
+def server_error() -> TelegramServerError:
+    return TelegramServerError(method=SEND, message="Bad Gateway")
+
+
+async def test_a_429_waits_as_long_as_telegram_asks_then_succeeds(bot: Bot) -> None:
+    sleeps, request = Sleeps(), FakeRequest(retry_after(3))
+
+    response = await RetryTelegramRequests(sleep=sleeps)(request, bot, SEND)
+
+    assert response.ok
+    assert (request.attempts, sleeps.delays) == (2, [3])
+
+
+async def test_a_429_asking_longer_than_the_maximum_wait_fails_at_once(bot: Bot) -> None:
+    sleeps, request = Sleeps(), FakeRequest(retry_after(31))
+
+    with pytest.raises(TelegramRetryAfter):
+        await RetryTelegramRequests(max_wait=30, sleep=sleeps)(request, bot, SEND)
+
+    assert (request.attempts, sleeps.delays) == (1, [])
+
+
+async def test_server_errors_back_off_exponentially_and_give_up_after_the_last_attempt(
+    bot: Bot,
+) -> None:
+    sleeps, request = Sleeps(), FakeRequest(*(server_error() for _ in range(4)))
+
+    with pytest.raises(TelegramServerError):
+        await RetryTelegramRequests(attempts=4, first_delay=0.5, sleep=sleeps)(request, bot, SEND)
+
+    assert (request.attempts, sleeps.delays) == (4, [0.5, 1.0, 2.0])
+
+
+async def test_a_dropped_connection_is_retried(bot: Bot) -> None:
+    sleeps, request = Sleeps(), FakeRequest(TelegramNetworkError(method=SEND, message="reset"))
+
+    assert (await RetryTelegramRequests(sleep=sleeps)(request, bot, SEND)).ok
+    assert request.attempts == 2
+
+
+async def test_get_updates_is_left_to_pollings_own_backoff(bot: Bot) -> None:
+    sleeps, request = Sleeps(), FakeRequest(server_error())
+
+    with pytest.raises(TelegramServerError):
+        await RetryTelegramRequests(sleep=sleeps)(request, bot, GetUpdates())
+
+    assert (request.attempts, sleeps.delays) == (1, [])
+
+
+def test_the_session_sends_to_the_configured_bot_api_url() -> None:
+    session = telegram_session("http://127.0.0.1:8081/custom")
+
+    url = session.api.api_url(token="42:TEST-TOKEN", method="sendMessage")
+
+    assert url == "http://127.0.0.1:8081/custom/bot42:TEST-TOKEN/sendMessage"
