@@ -5,6 +5,8 @@ import asyncio
 import contextlib
 import threading
 
+DRAIN_SECONDS = 10.0
+
 
 class LatencyProxy:
     """Runs on an event loop in a thread of its own, so the bot's loop cannot slow it."""
@@ -28,12 +30,18 @@ class LatencyProxy:
         self._thread.join(10)
 
     async def _stop(self) -> None:
+        """Stop accepting, give the connections still open `DRAIN_SECONDS` to end, then cut
+        what is left. A closed MongoClient may still be finishing a connection it began
+        in the background (filling its pool to minPoolSize); cutting that one at once
+        makes pymongo print a traceback for a run that went well."""
         if self._server is not None:
             self._server.close()
         others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
+        if others:
+            _, pending = await asyncio.wait(others, timeout=DRAIN_SECONDS)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _start(self) -> None:
         self._server = await asyncio.start_server(self._connect, "127.0.0.1", 0)
