@@ -12,6 +12,7 @@ import pymongo
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
+from application import time_budget
 from application.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ class MongoExecutor:
     Its pool is sized for I/O and used by nothing else: the loop's default executor has
     only `min(32, cpus + 4)` threads and aiogram runs synchronous filters there too.
     Each call's time budget starts when it is submitted, not when a thread picks it up, so
-    a saturated pool cannot stretch an answer past `timeout_seconds`.
+    a saturated pool cannot stretch an answer past `timeout_seconds`; inside a request's
+    `time_budget` it gets no more than what is left of the request's.
     And every driver error leaves as `StorageUnavailable`, so no caller sees pymongo.
     """
 
@@ -38,6 +40,9 @@ class MongoExecutor:
         """Await `call(*args, **kwargs)` run in the pool, with the caller's context vars."""
         loop = asyncio.get_running_loop()
         deadline = time.monotonic() + self._timeout
+        request_deadline = time_budget.deadline()
+        if request_deadline is not None:
+            deadline = min(deadline, request_deadline)
         context = contextvars.copy_context()
         try:
             return await loop.run_in_executor(
@@ -57,7 +62,7 @@ def _within(
     """Run `call` with what is left of its budget as pymongo's timeout (retries included)."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise StorageUnavailable("MongoDB call waited its whole time budget for a thread")
+        raise StorageUnavailable("MongoDB call found its time budget spent before it started")
     with pymongo.timeout(remaining):
         return call(*args, **kwargs)
 

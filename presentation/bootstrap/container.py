@@ -29,6 +29,7 @@ from presentation.bootstrap.telegram_session import telegram_session
 from presentation.telegram.dispatcher import build_dispatcher
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
+from presentation.telegram.middlewares.user_order import UserLocks
 
 
 def _mongo_uri(settings: Settings, embedded_mongo: Callable[[], EmbeddedMongo]) -> Iterator[str]:
@@ -110,9 +111,12 @@ class Container(containers.DeclarativeContainer):
         burst=settings.provided.flood_burst,
         per_minute=settings.provided.flood_per_minute,
     )
+    user_locks = providers.Singleton(UserLocks)
     dispatcher = providers.Singleton(
         build_dispatcher,
         storage=storage.fsm_storage,
+        isolation=user_locks,
         flood_control=flood_control,
         in_flight=in_flight,
+        storage_budget_seconds=settings.provided.mongo_operation_timeout_seconds,
     )

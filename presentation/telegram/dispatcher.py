@@ -2,8 +2,9 @@
 
 from aiogram import Dispatcher
 from aiogram.dispatcher.event.bases import MiddlewareType
-from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.dispatcher.middlewares.error import ErrorsMiddleware
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.types import TelegramObject
 
 from presentation.telegram.handlers import build_router
@@ -11,27 +12,50 @@ from presentation.telegram.middlewares.duplicate_updates import DuplicateUpdates
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
 from presentation.telegram.middlewares.lazy_fsm import LazyFSMMiddleware
+from presentation.telegram.middlewares.served_updates import ServedUpdates
+from presentation.telegram.middlewares.time_budget import StorageTimeBudget
 from presentation.telegram.middlewares.update_log import HandlerName, UpdateLog
+from presentation.telegram.middlewares.user_order import UserOrder
 
 
 def build_dispatcher(
-    storage: BaseStorage, flood_control: FloodControl, in_flight: InFlightUpdates
+    storage: BaseStorage,
+    isolation: BaseEventIsolation,
+    flood_control: FloodControl,
+    in_flight: InFlightUpdates,
+    storage_budget_seconds: float,
 ) -> Dispatcher:
     """Routers over `storage`, with the update middlewares in this order, outermost first:
 
     in-flight count (so shutdown waits for error replies too) → one log line → aiogram's
-    error routing and user context → duplicate drop → flood control → FSM. One user's
-    updates are handled one at a time, in order, so two quick messages can never race on
-    the same conversation; different users run concurrently.
+    user context → only served updates go on → duplicate drop → flood control → the user's
+    lock (`isolation`) → one storage time budget → aiogram's error routing → lazy FSM.
+
+    Everything that can reply to a user, the errors router included, runs inside that
+    user's lock, so one user's replies come in the order of their messages; different users
+    run concurrently. Updates the bot does not serve leave before anything costs a token, a
+    lock or a round trip.
     """
     dispatcher = Dispatcher(disable_fsm=True)
-    dispatcher.fsm = LazyFSMMiddleware(storage=storage, events_isolation=SimpleEventIsolation())
+    dispatcher.fsm = LazyFSMMiddleware(storage=storage)
     chain = dispatcher.update.outer_middleware
-    builtin = list(chain)  # aiogram's errors and user-context middlewares
+    builtin = list(chain)
     for middleware in builtin:
         chain.unregister(middleware)
-    ours: list[MiddlewareType[TelegramObject]] = [in_flight, UpdateLog(), *builtin]
-    ours += [DuplicateUpdates(), flood_control, dispatcher.fsm]
+    [errors] = [m for m in builtin if isinstance(m, ErrorsMiddleware)]
+    [user_context] = [m for m in builtin if isinstance(m, UserContextMiddleware)]
+    ours: list[MiddlewareType[TelegramObject]] = [
+        in_flight,
+        UpdateLog(),
+        user_context,
+        ServedUpdates(),
+        DuplicateUpdates(),
+        flood_control,
+        UserOrder(isolation),
+        StorageTimeBudget(storage_budget_seconds),
+        errors,
+        dispatcher.fsm,
+    ]
     for middleware in ours:
         chain.register(middleware)
     handler_name = HandlerName()

@@ -103,5 +103,11 @@ def with_reminder(text: str, state: str | None) -> str:
 
 def unknown_input(text: str | None) -> str:
     if text and text.startswith("/"):
-        return f"I don't know the command {text.split()[0]}. Send /help to see what I can do."
+        command = _shortened(text.split()[0])
+        return f"I don't know the command {command}. Send /help to see what I can do."
     return "I didn't get that. Send /help to see what I can do."
+
+
+def _shortened(echo: str, limit: int = 64) -> str:
+    """User text quoted back, cut so that no reply can exceed Telegram's message limit."""
+    return echo if len(echo) <= limit else echo[: limit - 1] + "…"

@@ -133,6 +133,10 @@ class BotUnderTest:
         return await self.feed(update.model_copy(update={"message": message}))
 
     async def send_in_group(self, text: str, user_id: int = ADA) -> list[str]:
+        return await self.feed(self.group_update(text, user_id))
+
+    def group_update(self, text: str, user_id: int = ADA) -> Update:
+        """A message `user_id` posts in a group the bot is in."""
         message = Message(
             message_id=1,
             date=datetime.now(UTC),
@@ -140,13 +144,17 @@ class BotUnderTest:
             from_user=User(id=user_id, is_bot=False, first_name="Ada"),
             text=text,
         )
-        return await self.feed(Update(update_id=self._update_id(), message=message))
+        return Update(update_id=self._update_id(), message=message)
 
     async def round_trips(self, text: str, user_id: int = ADA) -> tuple[list[str], list[str]]:
         """Send a message; the replies, and the MongoDB commands it cost, in order."""
+        return await self.feed_counting(local_update(self._update_id(), user_id, text))
+
+    async def feed_counting(self, update: Update) -> tuple[list[str], list[str]]:
+        """Feed one update; the replies, and the MongoDB commands it cost, in order."""
         assert isinstance(self.records, MongoRecords), "round trips are counted on MongoDB"
         already = len(COMMAND_LOG.commands)
-        replies = await self.send(text, user_id)
+        replies = await self.feed(update)
         sent = COMMAND_LOG.commands[already:]
         return replies, [name for db, name in sent if db == self.records.database.name]
 

@@ -35,3 +35,15 @@ async def test_one_users_flood_does_not_limit_another(bot: BotUnderTest) -> None
         await bot.send("/help")
 
     assert await bot.send("/help", user_id=BOB) == [texts.HELP]
+
+
+@pytest.mark.parametrize("text", ["/me", "/cmd@profilebot", "hello bot"])
+async def test_messages_in_a_group_cost_nothing_and_spend_no_flood_budget(
+    bot: BotUnderTest, text: str
+) -> None:
+    for _ in range(4):  # more than the burst of 3
+        assert await bot.feed_counting(bot.group_update(text)) == ([], [])
+
+    assert bot.requests == []  # no reply, no warning, in the group or anywhere
+    assert await bot.send("/help") == [texts.HELP]
+    assert await bot.send("/cancel") == [texts.NOTHING_TO_CANCEL]

@@ -1,3 +1,7 @@
+import logging
+
+import pytest
+
 from presentation.telegram import texts
 from presentation.telegram.commands import BOT_COMMANDS
 from presentation.telegram.states import Registration, Renaming
@@ -57,3 +61,15 @@ async def test_chatter_outside_a_conversation_points_at_help(bot: BotUnderTest) 
 async def test_group_chats_are_ignored(bot: BotUnderTest) -> None:
     assert await bot.send_in_group("/start") == []
     assert await bot.state_of() is None
+
+
+async def test_an_unknown_command_of_telegrams_maximum_length_gets_a_short_answer(
+    bot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    command = "/" + "a" * 4095  # the longest message Telegram delivers
+
+    [reply] = await bot.send(command)
+
+    assert reply == texts.unknown_input(command)
+    assert len(reply) <= 4096
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

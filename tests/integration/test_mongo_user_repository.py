@@ -1,4 +1,5 @@
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,6 +8,7 @@ from pymongo.database import Database
 
 from application.errors import StorageUnavailable, UserAlreadyRegistered
 from application.register_user import RegisterUser, RegisterUserRequest
+from application.time_budget import time_budget
 from application.user_repository import UserAlreadyExists
 from domain.user import User, UserId
 from domain.user_name import UserName
@@ -14,6 +16,7 @@ from infrastructure.clock import utc_now
 from infrastructure.mongo_client import CODEC_OPTIONS, Document
 from infrastructure.mongo_executor import MongoExecutor
 from infrastructure.mongo_user_repository import USER_ID_INDEX, MongoUserRepository
+from tests.conftest import FailPoints
 
 pytestmark = pytest.mark.mongo
 T0 = datetime(2026, 3, 4, 5, 6, 7, 891000, tzinfo=UTC)
@@ -157,3 +160,22 @@ async def test_a_dead_server_becomes_storage_unavailable(executor: MongoExecutor
             await users.get(UserId(7))
     finally:
         client.close()
+
+
+async def test_a_spent_request_budget_fails_the_call_before_it_reaches_mongodb(
+    users: MongoUserRepository,
+) -> None:
+    with time_budget(0), pytest.raises(StorageUnavailable, match="time budget spent"):
+        await users.get(UserId(7))
+
+
+async def test_a_call_gets_only_what_is_left_of_the_request_budget(
+    users: MongoUserRepository, fail_points: FailPoints
+) -> None:
+    fail_points.fail(["find"], times=1, blockConnection=True, blockTimeMS=2000)
+    started = time.monotonic()
+
+    with time_budget(0.5), pytest.raises(StorageUnavailable):
+        await users.get(UserId(7))
+
+    assert time.monotonic() - started < 1.5  # the executor's own limit is 3 s

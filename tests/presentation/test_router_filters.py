@@ -13,6 +13,7 @@ from presentation.telegram.dispatcher import build_dispatcher
 from presentation.telegram.filters import InState
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
+from presentation.telegram.middlewares.user_order import UserLocks
 from presentation.telegram.states import Registration
 
 
@@ -30,7 +31,9 @@ def state_filters_aiogram_would_read(router: Router) -> Iterator[str]:
 
 
 def test_no_router_filters_on_state_with_aiogram_state_filters() -> None:
-    dispatcher = build_dispatcher(MemoryStorage(), FloodControl(10, 30), InFlightUpdates())
+    dispatcher = build_dispatcher(
+        MemoryStorage(), UserLocks(), FloodControl(10, 30), InFlightUpdates(), 3.0
+    )
 
     assert list(state_filters_aiogram_would_read(dispatcher)) == []
     # …while the bot does filter on state, through InState:

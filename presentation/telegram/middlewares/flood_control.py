@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.enums import ChatType
 from aiogram.types import TelegramObject, Update, User
 
 from presentation.telegram import texts
@@ -27,7 +28,8 @@ class _Bucket:
 
 
 class FloodControl(BaseMiddleware):
-    """Outer update middleware; needs aiogram's `event_from_user`."""
+    """Outer update middleware; needs aiogram's `event_from_user`. Warns only in a private
+    chat: a flood warning has no business in a group."""
 
     def __init__(
         self, burst: int, per_minute: float, clock: Callable[[], float] = time.monotonic
@@ -55,10 +57,11 @@ class FloodControl(BaseMiddleware):
         if isinstance(trace, UpdateTrace):
             trace.outcome = "throttled"
         bucket = self._buckets[user.id]
-        if not bucket.warned and isinstance(event, Update) and event.message is not None:
+        message = event.message if isinstance(event, Update) else None
+        if not bucket.warned and message is not None and message.chat.type == ChatType.PRIVATE:
             bucket.warned = True
             bot: Bot = data["bot"]
-            await bot.send_message(event.message.chat.id, texts.SLOW_DOWN)
+            await bot.send_message(message.chat.id, texts.SLOW_DOWN)
         return None
 
     def _admit(self, user_id: int) -> bool:

@@ -1,0 +1,37 @@
+"""One time budget per update for all its storage work (the bot's operation timeout is 1 s
+in these tests): a slow database gets an apology within it, not after each call's own."""
+
+import time
+
+from presentation.telegram import texts
+from presentation.telegram.states import Registration
+from tests.conftest import FailPoints
+from tests.conversations.conftest import MONGO_ONLY, BotUnderTest
+
+pytestmark = MONGO_ONLY
+
+
+async def test_calls_each_within_the_timeout_but_together_over_it_get_an_apology_in_time(
+    bot: BotUnderTest, fail_points: FailPoints
+) -> None:
+    await bot.send("/start")
+    # Registering reads the state, then inserts: 0.9 s each, each within a 1 s timeout.
+    fail_points.fail(["find", "insert"], times=0, blockConnection=True, blockTimeMS=900)
+    started = time.monotonic()
+
+    replies, commands = await bot.round_trips("Ada")
+
+    elapsed = time.monotonic() - started
+    assert replies == [texts.STORAGE_UNAVAILABLE]
+    assert commands[:2] == ["find", "insert"]
+    assert "delete" not in commands  # the conversation was not ended
+    assert elapsed < 1.6, elapsed  # one 1 s budget; the two calls alone would take 1.8 s
+    fail_points.off()
+    assert await bot.state_of() == Registration.waiting_for_name.state
+
+
+async def test_each_update_gets_a_fresh_budget(bot: BotUnderTest, fail_points: FailPoints) -> None:
+    fail_points.fail(["find"], times=0, blockConnection=True, blockTimeMS=600)
+
+    assert await bot.send("/start") == [texts.ASK_NAME]  # find 0.6 s, then update
+    assert await bot.send("/cancel") == [texts.cancelled(Registration.waiting_for_name.state)]

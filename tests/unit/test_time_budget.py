@@ -1,0 +1,20 @@
+import time
+
+from application.time_budget import deadline, time_budget
+
+
+def test_there_is_no_deadline_outside_a_budget() -> None:
+    assert deadline() is None
+
+
+def test_a_budget_sets_the_deadline_from_now_and_restores_the_outer_one() -> None:
+    with time_budget(10):
+        outer = deadline()
+        assert outer is not None
+        assert 9 < outer - time.monotonic() <= 10
+        with time_budget(1):
+            inner = deadline()
+            assert inner is not None
+            assert inner < outer
+        assert deadline() == outer
+    assert deadline() is None
