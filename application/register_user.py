@@ -20,7 +20,11 @@ class RegisterUserRequest:
 
 
 class RegisterUser:
-    """Creates the user's profile; there is never more than one per Telegram user."""
+    """Creates the user's profile; there is never more than one per Telegram user.
+
+    Idempotent: asked again with the name the user is registered under, it answers as the
+    first time did, so a request delivered twice gets the same answer and one profile.
+    """
 
     def __init__(self, users: UserRepository, clock: Clock) -> None:
         self._users = users
@@ -38,6 +42,10 @@ class RegisterUser:
                 await self._users.add(user)
             except UserAlreadyExists:
                 existing = await self._users.get(user_id)
+                if existing is not None and existing.name == user.name:
+                    # Registering again under the same name is this same request delivered
+                    # again after its answer was lost (or two devices agreeing): it is done.
+                    return UserProfile.of(existing)
                 if existing is not None:
                     raise UserAlreadyRegistered(UserProfile.of(existing)) from None
                 # Deleted between the two calls (a /forget from another device): the id is

@@ -119,7 +119,7 @@ def write_report(results: dict[str, Any], out: Path, *, delay_ms: float, minutes
         f" with {memory['conversations']:,} open conversations (their state lives in MongoDB;"
         " the bench process also holds the recorded replies).",
         "",
-        "## Targets (issue 4), judged on this run",
+        "## Targets, judged on this run",
         "",
     ]
     lines += targets(results)

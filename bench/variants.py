@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from application.errors import StorageUnavailable
 from infrastructure.mongo_client import CODEC_OPTIONS
+from infrastructure.mongo_fsm_storage import upsert_unless_handled
 from infrastructure.mongo_user_repository import insert_unless_taken
 
 T = TypeVar("T")
@@ -59,6 +60,13 @@ class AsyncClientExecutor:
                 users, document = args
                 try:
                     await self._db[users.name].insert_one(document)
+                except DuplicateKeyError:
+                    return False
+                return True
+            if call is upsert_unless_handled:
+                states, query, update = args
+                try:
+                    await self._db[states.name].update_one(query, [{"$set": update}], upsert=True)
                 except DuplicateKeyError:
                     return False
                 return True

@@ -1,4 +1,5 @@
-"""aiogram's FSM storage in MongoDB, over the process's one client and executor.
+"""aiogram's FSM storage in MongoDB, over the process's one client and executor, which also
+remembers which updates it has seen handled to the end.
 
 aiogram ships Mongo storages of its own, but they need pymongo's async client (a second
 client per process) and close it in the dispatcher's first shutdown hook, while handlers may
@@ -8,8 +9,9 @@ leaves closing to whoever owns them.
 
 import json
 from collections.abc import Mapping
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Self
 
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
@@ -17,21 +19,54 @@ from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, 
 from pymongo import ASCENDING
 from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from application.clock import Clock
+from application.errors import RequestAlreadyHandled
 from infrastructure.mongo_client import Document
 from infrastructure.mongo_executor import MongoExecutor
 
 EXPIRY_INDEX = "expires_at_ttl"
+HANDLED_KEPT = 100
+"""Handled update ids kept per conversation: far more than Telegram ever redelivers at once."""
+HANDLED_REMEMBERED = timedelta(hours=48)
+"""How long a conversation document outlives its last write: longer than Telegram keeps an
+update (24 h), so a redelivered update is always recognised."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A conversation as read (`ConversationSnapshot` of the Telegram package)."""
+
+    state: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    handled: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, document: Document | None, now: datetime) -> Self:
+        if document is None:
+            return cls()
+        handled = frozenset(i for i in document.get("handled", []) if isinstance(i, int))
+        expires = document.get("state_expires_at") or document.get("expires_at")
+        if not isinstance(expires, datetime) or expires <= now:
+            return cls(handled=handled)
+        state = document.get("state")
+        return cls(
+            state=state if isinstance(state, str) else None,
+            data=_decode(document.get("data")),
+            handled=handled,
+        )
 
 
 class MongoFSMStorage(BaseStorage):
-    """One document per conversation: `{_id: key, state, data, expires_at}`.
+    """One document per conversation:
+    `{_id: key, state, data, state_expires_at, handled: [update ids], expires_at}`.
 
     `data` is kept as a JSON string, like aiogram's Redis storage does, so keys with `.` or
-    `$` and values that look like query operators round-trip untouched. A TTL index removes
-    abandoned conversations; reads also ignore expired ones, since the TTL monitor runs only
-    once a minute, and writes to an expired conversation start it afresh.
+    `$` and values that look like query operators round-trip untouched. A state older than
+    `ttl` reads as no state (the TTL monitor runs only once a minute, and the document lives
+    on for `handled`); a write to it starts the conversation afresh. The TTL index removes a
+    document `HANDLED_REMEMBERED` (or `ttl`, if longer) after its last write.
     """
 
     def __init__(
@@ -46,6 +81,7 @@ class MongoFSMStorage(BaseStorage):
         self._states: Collection[Document] = database[collection]
         self._executor = executor
         self._ttl = ttl
+        self._kept_for = max(ttl, HANDLED_REMEMBERED)
         self._clock = clock
         self._keys = DefaultKeyBuilder(
             with_bot_id=True, with_business_connection_id=True, with_destiny=True
@@ -58,47 +94,84 @@ class MongoFSMStorage(BaseStorage):
             [("expires_at", ASCENDING)], expireAfterSeconds=0, name=EXPIRY_INDEX
         )
 
+    async def read(self, key: StorageKey) -> Snapshot:
+        document = await self._executor.run(
+            self._states.find_one, {"_id": self._keys.build(key)}, {"expires_at": False}
+        )
+        return Snapshot.of(document, self._clock())
+
+    async def write(
+        self,
+        key: StorageKey,
+        state: str | None,
+        data: Mapping[str, Any] | None,
+        handled: int | None,
+    ) -> None:
+        """One write: `state`, `data` unless None, and update `handled` recorded as done
+        (conditionally: `RequestAlreadyHandled` if it already was)."""
+        fields: Document = {"state": {"$literal": state}}
+        if data is not None:
+            fields["data"] = {"$literal": _encode(data)}
+        await self._write(key, fields, handled)
+
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        await self._write(key, {"state": {"$literal": value}})
+        await self._write(key, {"state": {"$literal": value}}, None)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        document = await self._read(key, "state")
-        state = None if document is None else document.get("state")
-        return state if isinstance(state, str) else None
+        return (await self.read(key)).state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         if not isinstance(data, Mapping):
             raise DataNotDictLikeError(f"Data must be a dict or dict-like, not {type(data)}")
-        await self._write(key, {"data": {"$literal": json.dumps(dict(data), ensure_ascii=False)}})
+        await self._write(key, {"data": {"$literal": _encode(data)}}, None)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        document = await self._read(key, "data")
-        if document is None or not isinstance(document.get("data"), str):
-            return {}
-        data = json.loads(document["data"])
-        return data if isinstance(data, dict) else {}
+        return dict((await self.read(key)).data)
 
     async def clear(self, key: StorageKey) -> None:
         """End the conversation in one write (aiogram's `FSMContext.clear` takes two)."""
-        await self._executor.run(self._states.delete_one, {"_id": self._keys.build(key)})
+        await self.write(key, None, {}, None)
+
+    async def _write(self, key: StorageKey, fields: Document, handled: int | None) -> None:
+        now = self._clock()
+        alive = {"$gt": [{"$ifNull": ["$state_expires_at", "$expires_at"]}, now]}
+        update: Document = {
+            # An expired conversation (not yet removed) starts afresh.
+            "state": {"$cond": [alive, "$state", None]},
+            "data": {"$cond": [alive, "$data", "{}"]},
+            **fields,
+            "state_expires_at": now + self._ttl,
+            "expires_at": now + self._kept_for,
+        }
+        query: Document = {"_id": self._keys.build(key)}
+        if handled is not None:
+            query["handled"] = {"$ne": handled}
+            recorded = {"$concatArrays": [{"$ifNull": ["$handled", []]}, [handled]]}
+            update["handled"] = {"$slice": [recorded, -HANDLED_KEPT]}
+        if not await self._executor.run(upsert_unless_handled, self._states, query, update):
+            assert handled is not None  # only a condition on `handled` can make it fail
+            raise RequestAlreadyHandled(handled)
 
     async def close(self) -> None:
         """Nothing to release: the client and executor belong to the container."""
 
-    async def _read(self, key: StorageKey, field: str) -> Document | None:
-        query = {"_id": self._keys.build(key), "expires_at": {"$gt": self._clock()}}
-        return await self._executor.run(self._states.find_one, query, {field: True})
 
-    async def _write(self, key: StorageKey, fields: Document) -> None:
-        now = self._clock()
-        alive = {"$gt": ["$expires_at", now]}
-        fresh = {
-            # An expired conversation (not yet removed by the TTL monitor) starts empty.
-            "state": {"$cond": [alive, "$state", None]},
-            "data": {"$cond": [alive, "$data", "{}"]},
-        }
-        update = [{"$set": {**fresh, **fields, "expires_at": now + self._ttl}}]
-        await self._executor.run(
-            self._states.update_one, {"_id": self._keys.build(key)}, update, upsert=True
-        )
+def upsert_unless_handled(states: Collection[Document], query: Document, update: Document) -> bool:
+    """Apply the pipeline `update` to the document `query` finds, or insert one; False when
+    `query` missed only because the update is already recorded as handled, so that the
+    insert clashed with the existing document's key."""
+    try:
+        states.update_one(query, [{"$set": update}], upsert=True)
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+def _encode(data: Mapping[str, Any]) -> str:
+    return json.dumps(dict(data), ensure_ascii=False)
+
+
+def _decode(text: object) -> dict[str, Any]:
+    data = json.loads(text) if isinstance(text, str) else None
+    return data if isinstance(data, dict) else {}

@@ -81,7 +81,10 @@ class MongoRecords:
         self.database["users"].delete_many({})
 
     def conversations(self) -> int:
-        return self.database["fsm_states"].count_documents({})
+        """Conversations in progress (a finished one's document lives on, empty, for the
+        record of handled updates)."""
+        in_progress = {"$or": [{"state": {"$ne": None}}, {"data": {"$nin": ["{}", None]}}]}
+        return self.database["fsm_states"].count_documents(in_progress)
 
 
 class MemoryRecords:

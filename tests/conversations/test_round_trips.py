@@ -1,7 +1,8 @@
 """MongoDB round trips per conversation step, counted with pymongo's command monitoring.
 
 A count is deterministic, so unlike a speed target it may be a test. Budgets: /help ≤ 1,
-/me ≤ 2, every other step ≤ 3 (issue 4). The exact counts pin what each step does.
+/me ≤ 2, every other step ≤ 3. The exact counts pin what each step does; a step that changes
+the conversation writes it once, after its replies, recording the update as handled.
 """
 
 from tests.conversations.conftest import MONGO_ONLY, BotUnderTest
@@ -13,16 +14,16 @@ FLOW = [
     ("/help", []),
     ("/me", ["find", "find"]),  # profile (none) + state for the reminder
     ("/start", ["find", "update"]),  # profile (none) + ask for a name
-    ("Ada", ["find", "insert", "delete"]),  # state + register + end conversation
+    ("Ada", ["find", "insert", "update"]),  # state + register + end conversation, recorded
     ("/me", ["find", "find"]),  # profile + state for the reminder
     ("/start", ["find", "find"]),  # profile + state for the reminder
     ("/rename", ["find", "update"]),  # profile + ask for the new name
     ("/x", ["find"]),  # not a name: the state is read once for both conversation routers
-    ("Grace", ["find", "findAndModify", "delete"]),  # state + rename + end conversation
+    ("Grace", ["find", "findAndModify", "update"]),  # state + rename + end, recorded
     ("/rename", ["find", "update"]),
-    ("/cancel", ["find", "delete"]),
+    ("/cancel", ["find", "update"]),
     ("/forget", ["find", "update"]),
-    ("yes", ["find", "delete", "delete"]),  # state + delete profile + end conversation
+    ("yes", ["find", "delete", "update"]),  # state + delete profile + end conversation
     ("hello", ["find"]),  # state, then the fallback answer
 ]
 

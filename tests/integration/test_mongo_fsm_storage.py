@@ -6,10 +6,16 @@ from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.storage.base import StorageKey
 from pymongo.database import Database
 
+from application.errors import RequestAlreadyHandled
 from infrastructure.clock import utc_now
 from infrastructure.mongo_client import Document
 from infrastructure.mongo_executor import MongoExecutor
-from infrastructure.mongo_fsm_storage import EXPIRY_INDEX, MongoFSMStorage
+from infrastructure.mongo_fsm_storage import (
+    EXPIRY_INDEX,
+    HANDLED_KEPT,
+    HANDLED_REMEMBERED,
+    MongoFSMStorage,
+)
 from presentation.telegram.states import Registration
 
 pytestmark = pytest.mark.mongo
@@ -97,7 +103,7 @@ async def test_the_ttl_index_is_on_expires_at_with_no_extra_delay(
     assert index["expireAfterSeconds"] == 0
 
 
-async def test_every_write_pushes_the_expiry_forward(
+async def test_every_write_pushes_the_state_expiry_and_the_documents_removal_forward(
     storage: MongoFSMStorage, database: Database[Document], clock: Clock
 ) -> None:
     await storage.set_state(KEY, "asking")
@@ -107,7 +113,8 @@ async def test_every_write_pushes_the_expiry_forward(
     document = database["fsm_states"].find_one({})
 
     assert document is not None
-    assert document["expires_at"] == clock.now + TTL
+    assert document["state_expires_at"] == clock.now + TTL
+    assert document["expires_at"] == clock.now + max(TTL, HANDLED_REMEMBERED)
 
 
 async def test_an_expired_conversation_reads_as_new_before_the_ttl_monitor_removes_it(
@@ -151,7 +158,7 @@ async def test_data_must_be_a_mapping(storage: MongoFSMStorage) -> None:
         await storage.set_data(KEY, ["not", "a", "dict"])  # type: ignore[arg-type]
 
 
-async def test_clear_ends_the_conversation_in_one_delete(
+async def test_clear_ends_the_conversation_in_one_write(
     storage: MongoFSMStorage, database: Database[Document]
 ) -> None:
     await storage.set_state(KEY, Registration.waiting_for_name)
@@ -161,4 +168,49 @@ async def test_clear_ends_the_conversation_in_one_delete(
 
     assert await storage.get_state(KEY) is None
     assert await storage.get_data(KEY) == {}
-    assert database["fsm_states"].count_documents({}) == 0
+    assert database["fsm_states"].count_documents({"state": None, "data": "{}"}) == 1
+
+
+async def test_a_write_records_its_update_as_handled_and_a_read_says_so(
+    storage: MongoFSMStorage,
+) -> None:
+    await storage.write(KEY, "asking", {"draft": "Ada"}, handled=101)
+
+    snapshot = await storage.read(KEY)
+
+    assert (snapshot.state, dict(snapshot.data), snapshot.handled) == (
+        "asking",
+        {"draft": "Ada"},
+        {101},
+    )
+
+
+async def test_writing_again_for_a_handled_update_is_refused_and_changes_nothing(
+    storage: MongoFSMStorage,
+) -> None:
+    await storage.write(KEY, "asking", {}, handled=101)
+
+    with pytest.raises(RequestAlreadyHandled):
+        await storage.write(KEY, None, {}, handled=101)
+
+    assert (await storage.read(KEY)).state == "asking"
+
+
+async def test_only_the_latest_handled_updates_are_kept(storage: MongoFSMStorage) -> None:
+    for update_id in range(1, HANDLED_KEPT + 11):
+        await storage.write(KEY, None, None, handled=update_id)
+
+    handled = (await storage.read(KEY)).handled
+
+    assert handled == set(range(11, HANDLED_KEPT + 11))
+
+
+async def test_handled_updates_outlive_an_expired_state(
+    storage: MongoFSMStorage, clock: Clock
+) -> None:
+    await storage.write(KEY, "asking", {"x": 1}, handled=101)
+    clock.now += TTL + timedelta(seconds=1)
+
+    snapshot = await storage.read(KEY)
+
+    assert (snapshot.state, dict(snapshot.data), snapshot.handled) == (None, {}, {101})

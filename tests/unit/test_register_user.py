@@ -34,6 +34,17 @@ async def test_a_second_registration_reports_the_stored_name_and_changes_nothing
     assert users.writes == 1
 
 
+async def test_registering_again_under_the_same_name_answers_as_the_first_time() -> None:
+    users, clock = InMemoryUserRepository(), SteppingClock()
+    register = RegisterUser(users, clock)
+    first = await register.execute(RegisterUserRequest(user_id=7, name="Ada"))
+
+    again = await register.execute(RegisterUserRequest(user_id=7, name=" Ada "))
+
+    assert again == first
+    assert users.writes == 1
+
+
 async def test_concurrent_registrations_store_exactly_one_user() -> None:
     users = InMemoryUserRepository()
     register = RegisterUser(users, SteppingClock())

@@ -13,7 +13,6 @@ from application.forget_user import ForgetUser, ForgetUserRequest
 from application.show_profile import ShowProfile, ShowProfileRequest
 from presentation.telegram import texts
 from presentation.telegram.filters import InState
-from presentation.telegram.middlewares.lazy_fsm import Conversation
 from presentation.telegram.states import Forgetting
 
 CONFIRMATION = "yes"
@@ -40,7 +39,7 @@ async def forget(
 async def confirmation_received(
     message: Message,
     sender_id: int,
-    state: Conversation,
+    state: FSMContext,
     forget_user: ForgetUser = Provide["forget_user"],
 ) -> None:
     """YES deletes the profile; anything else keeps it. Either way the question is closed."""
@@ -51,7 +50,7 @@ async def confirmation_received(
     # Already gone (say, a YES sent twice) is the outcome the user asked for.
     with contextlib.suppress(UserNotRegistered):
         await forget_user.execute(ForgetUserRequest(user_id=sender_id))
-    await state.finish()
+    await state.clear()
     await message.answer(texts.FORGOTTEN)
 
 

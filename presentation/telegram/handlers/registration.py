@@ -12,7 +12,6 @@ from application.show_profile import ShowProfile, ShowProfileRequest
 from presentation.telegram import texts
 from presentation.telegram.filters import InState, TextMessage
 from presentation.telegram.handlers.general import ask_for_text
-from presentation.telegram.middlewares.lazy_fsm import Conversation
 from presentation.telegram.states import Registration
 
 
@@ -39,17 +38,17 @@ async def name_received(
     message: Message,
     sender_id: int,
     text: str,
-    state: Conversation,
+    state: FSMContext,
     register_user: RegisterUser = Provide["register_user"],
 ) -> None:
     """Register with the name (an invalid one is answered by the errors router)."""
     try:
         profile = await register_user.execute(RegisterUserRequest(user_id=sender_id, name=text))
     except UserAlreadyRegistered as error:  # registered meanwhile, e.g. from another device
-        await state.finish()
+        await state.clear()
         await message.answer(texts.already_registered(error.profile.name))
         return
-    await state.finish()
+    await state.clear()
     await message.answer(texts.registered(profile.name))
 
 

@@ -12,7 +12,6 @@ from application.show_profile import ShowProfile, ShowProfileRequest
 from presentation.telegram import texts
 from presentation.telegram.filters import InState, TextMessage
 from presentation.telegram.handlers.general import ask_for_text
-from presentation.telegram.middlewares.lazy_fsm import Conversation
 from presentation.telegram.states import Renaming
 
 
@@ -34,17 +33,17 @@ async def new_name_received(
     message: Message,
     sender_id: int,
     text: str,
-    state: Conversation,
+    state: FSMContext,
     rename_user: RenameUser = Provide["rename_user"],
 ) -> None:
     """Rename (an invalid name is answered by the errors router)."""
     try:
         result = await rename_user.execute(RenameUserRequest(user_id=sender_id, new_name=text))
     except UserNotRegistered:
-        await state.finish()  # the profile is gone; there is nothing left to rename
+        await state.clear()  # the profile is gone; there is nothing left to rename
         await message.answer(texts.NOT_REGISTERED)
         return
-    await state.finish()
+    await state.clear()
     name = result.profile.name
     await message.answer(texts.renamed(name) if result.changed else texts.name_unchanged(name))
 

@@ -1,103 +1,160 @@
-"""aiogram's FSM, made lazy and frugal with MongoDB round trips.
+"""aiogram's FSM, made lazy, frugal with round trips, and safe against redelivery.
 
 aiogram's own FSM middleware reads the state before any handler runs, so even /help costs a
-round trip and fails while the database is down, and `FSMContext.clear()` is two writes.
-Here the state is read when a filter or handler first asks, at most once per update, and
-clearing is one write. aiogram's `StateFilter` reads `raw_state`, which is not provided
-here: filter on state with `presentation.telegram.filters.InState`. Keeping one user's
-updates in order is `UserOrder`'s job, further out, so that error replies are in order too.
+round trip and fails while the database is down; it writes every change at once, and
+`FSMContext.clear()` takes two writes. Here:
+
+- the conversation is read when a filter or handler first asks, at most once per update;
+- changes are kept until the handler has returned, replies sent, then written in one write
+  that also records the update as handled. A crash before that write leaves the update
+  unrecorded, so its redelivery is handled again (use cases are idempotent for that) and the
+  user gets the answer they were owed; after it, a redelivery is recognised at its first
+  read and dropped. An update that only reads is not recorded: answering it twice is
+  harmless;
+- a write that fails after the replies went out is kept in memory and carried into the
+  user's next update, so the user's conversation is where the replies said it is.
+
+aiogram's `StateFilter` reads `raw_state`, which is not provided here: filter on state with
+`presentation.telegram.filters.InState`. Keeping one user's updates in order is
+`UserOrder`'s job, further out, so that error replies are in order too.
 """
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, Final, Protocol, cast, runtime_checkable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Final, cast
 
 from aiogram import Bot
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import DEFAULT_DESTINY, BaseStorage, StateType, StorageKey
+from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.fsm.storage.memory import DisabledEventIsolation
-from aiogram.types import TelegramObject
+from aiogram.types import TelegramObject, Update
 
-from application.errors import StorageUnavailable
+from application.errors import RequestAlreadyHandled, StorageUnavailable
+from presentation.telegram.conversation_store import ConversationStore
+from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
 
 log = logging.getLogger(__name__)
 
 
-@runtime_checkable
-class OneWriteClear(Protocol):
-    """A storage that can end a conversation (state and data) in a single write."""
-
-    async def clear(self, key: StorageKey) -> None: ...
-
-
-class _Unread:
+class _Unchanged:
     pass
 
 
-_UNREAD: Final = _Unread()
+_UNCHANGED: Final = _Unchanged()
+
+
+@dataclass
+class _Change:
+    state: str | _Unchanged | None = _UNCHANGED
+    data: dict[str, Any] | _Unchanged = _UNCHANGED
+
+    def __bool__(self) -> bool:
+        return self.state is not _UNCHANGED or self.data is not _UNCHANGED
 
 
 class Conversation(FSMContext):
-    """The FSM context of one update: remembers the state it has read or written.
+    """The FSM context of one update: reads once, writes once, at the end.
 
-    `unfinished` is shared by every update's conversation: keys of conversations whose
-    effect happened but whose end could not be written (see `finish`).
+    `unsaved` is shared by every update's conversation: changes whose write failed, by key.
     """
 
-    def __init__(self, context: FSMContext, unfinished: set[StorageKey]) -> None:
+    def __init__(
+        self, context: FSMContext, update_id: int | None, unsaved: dict[StorageKey, _Change]
+    ) -> None:
         super().__init__(context.storage, context.key)
-        self._state: str | _Unread | None = _UNREAD
-        self._unfinished = unfinished
+        self._update_id = update_id
+        self._unsaved = unsaved
+        self._carried = unsaved.get(self.key)
+        self._change = replace(self._carried) if self._carried else _Change()
+        self._read: tuple[str | None, Mapping[str, Any]] | None = None
 
     async def get_state(self) -> str | None:
-        if isinstance(self._state, _Unread) and not await self._end_unfinished():
-            self._state = await super().get_state()
-        return None if isinstance(self._state, _Unread) else self._state
+        if not isinstance(self._change.state, _Unchanged):
+            return self._change.state
+        return (await self._stored())[0]
 
     async def set_state(self, state: StateType = None) -> None:
-        await self._end_unfinished()
-        await super().set_state(state)
-        self._state = state.state if isinstance(state, State) else state
+        self._change.state = state.state if isinstance(state, State) else state
+
+    async def get_data(self) -> dict[str, Any]:
+        if not isinstance(self._change.data, _Unchanged):
+            return dict(self._change.data)
+        return dict((await self._stored())[1])
+
+    async def set_data(self, data: Mapping[str, Any]) -> None:
+        self._change.data = dict(data)
+
+    async def update_data(
+        self, data: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        merged = await self.get_data() | dict(data or {}) | kwargs
+        self._change.data = merged
+        return dict(merged)
 
     async def clear(self) -> None:
-        if isinstance(self.storage, OneWriteClear):
-            await self.storage.clear(self.key)
-        else:
-            await super().clear()
-        self._unfinished.discard(self.key)
-        self._state = None
+        self._change = _Change(state=None, data={})
 
-    async def finish(self) -> None:
-        """End the conversation after its effect has happened (registered, renamed, deleted).
+    async def flush(self) -> None:
+        """Write this update's changes, if any, recording the update as handled."""
+        await self._flush(self._change, self._update_id)
 
-        The user must hear what happened even if this last write fails, so a storage failure
-        is not raised: the conversation is remembered as over in this process and ended for
-        good the next time one of this user's updates asks for its state.
-        """
+    async def flush_carried(self) -> None:
+        """The update failed: write only what an earlier update left unsaved, if anything,
+        without recording this one as handled."""
+        if self._carried:
+            await self._flush(self._carried, None)
+
+    async def _flush(self, change: _Change, update_id: int | None) -> None:
+        if not change:
+            return
         try:
-            await self.clear()
+            await self._write(change, update_id)
         except StorageUnavailable as error:
-            self._unfinished.add(self.key)
-            self._state = None
-            log.warning("could not end a finished conversation yet (%s); will retry", error)
+            self._unsaved[self.key] = change
+            log.warning("conversation change kept in memory until it can be written (%s)", error)
+        except RequestAlreadyHandled:
+            log.info("update %s was handled before; its changes were not written", self._update_id)
+        else:
+            self._unsaved.pop(self.key, None)
 
-    async def _end_unfinished(self) -> bool:
-        """If an earlier `finish` could not write, write it now; True if it did."""
-        if self.key not in self._unfinished:
-            return False
-        await self.clear()
-        return True
+    async def _stored(self) -> tuple[str | None, Mapping[str, Any]]:
+        """The conversation as stored, read once; raises `RequestAlreadyHandled` when this
+        update was handled to the end before."""
+        if self._read is None:
+            if isinstance(self.storage, ConversationStore):
+                snapshot = await self.storage.read(self.key)
+                if self._update_id in snapshot.handled:
+                    raise RequestAlreadyHandled(self._update_id or 0)
+                self._read = (snapshot.state, snapshot.data)
+            else:
+                storage = self.storage
+                self._read = (await storage.get_state(self.key), await storage.get_data(self.key))
+        return self._read
+
+    async def _write(self, change: _Change, update_id: int | None) -> None:
+        state = change.state
+        if isinstance(state, _Unchanged):
+            state = (await self._stored())[0]  # rare: only the data changed
+        data = None if isinstance(change.data, _Unchanged) else change.data
+        if isinstance(self.storage, ConversationStore):
+            await self.storage.write(self.key, state, data, update_id)
+            return
+        await self.storage.set_state(self.key, state)
+        if data is not None:
+            await self.storage.set_data(self.key, data)
 
 
 class LazyFSMMiddleware(FSMContextMiddleware):
     """Provides `state` (a `Conversation`) without touching storage until something asks
-    for the state."""
+    for it, and writes its changes once the handler has returned."""
 
     def __init__(self, storage: BaseStorage) -> None:
         super().__init__(storage=storage, events_isolation=DisabledEventIsolation())
-        self._unfinished: set[StorageKey] = set()
+        self._unsaved: dict[StorageKey, _Change] = {}
 
     async def __call__(
         self,
@@ -107,20 +164,19 @@ class LazyFSMMiddleware(FSMContextMiddleware):
     ) -> Any:
         context = self.resolve_event_context(cast(Bot, data["bot"]), data)
         data["fsm_storage"] = self.storage
-        if context is not None:
-            data["state"] = context
-        return await handler(event, data)
-
-    def get_context(  # noqa: PLR0917 - aiogram's signature
-        self,
-        bot: Bot,
-        chat_id: int,
-        user_id: int,
-        thread_id: int | None = None,
-        business_connection_id: str | None = None,
-        destiny: str = DEFAULT_DESTINY,
-    ) -> FSMContext:
-        return Conversation(
-            super().get_context(bot, chat_id, user_id, thread_id, business_connection_id, destiny),
-            self._unfinished,
-        )
+        if context is None:
+            return await handler(event, data)
+        update_id = event.update_id if isinstance(event, Update) else None
+        conversation = data["state"] = Conversation(context, update_id, self._unsaved)
+        try:
+            result = await handler(event, data)
+        except RequestAlreadyHandled:
+            trace = data.get(TRACE_KEY)
+            if isinstance(trace, UpdateTrace):
+                trace.outcome = "duplicate"
+            return UNHANDLED
+        except BaseException:
+            await conversation.flush_carried()
+            raise
+        await conversation.flush()
+        return result

@@ -1,0 +1,95 @@
+"""An update delivered again — after a restart, or by another process — has its effect once,
+and gets the answer it was owed if its first handling died before it was recorded."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.types import Update
+from dependency_injector import providers
+
+from infrastructure.settings import Settings
+from presentation.bootstrap import lifecycle
+from presentation.bootstrap.container import Container
+from presentation.entrypoints.local_session import LocalBotSession
+from presentation.entrypoints.terminal_chat import local_update
+from presentation.telegram import texts
+from tests.conversations.conftest import ADA, BOT_TOKEN, MONGO_ONLY, BotUnderTest
+
+pytestmark = MONGO_ONLY
+
+
+class ProcessDied(BaseException):
+    """Stands for a kill -9: nothing after it runs, no handler catches it."""
+
+
+@pytest.fixture
+async def restarted(settings: Settings) -> AsyncIterator[Callable[[Update], Any]]:
+    """A second bot process on the same database, with none of the first one's memory.
+
+    (Wiring is per module, so from here on both bots' handlers take their use cases from
+    this container; they share the database, so they behave the same.)
+    """
+    container = Container(settings=settings)
+    requests: list[TelegramMethod[Any]] = []
+    container.bot_token.override(providers.Object(BOT_TOKEN))
+    container.bot_session.override(providers.Object(LocalBotSession(requests.append)))
+    await asyncio.to_thread(lifecycle.start, container)
+    bot, dispatcher = container.bot(), container.dispatcher()
+
+    async def feed(update: Update) -> list[str]:
+        already = len(requests)
+        await dispatcher.feed_update(bot, update)
+        return [r.text for r in requests[already:] if isinstance(r, SendMessage)]
+
+    yield feed
+    await asyncio.to_thread(lifecycle.stop, container)
+
+
+async def test_an_update_handled_to_the_end_is_dropped_when_delivered_again_after_a_restart(
+    bot: BotUnderTest, restarted: Callable[[Update], Any]
+) -> None:
+    await bot.send("/start")
+    name = local_update(500, ADA, "Ada")
+    assert await bot.feed(name) == [texts.registered("Ada")]
+
+    assert await restarted(name) == []
+
+    assert [u["name"] for u in bot.stored_users()] == ["Ada"]
+
+
+async def test_an_update_that_died_before_it_was_recorded_gets_its_answer_again_and_one_effect(
+    bot: BotUnderTest, restarted: Callable[[Update], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await bot.send("/start")
+
+    async def die(*args: object) -> None:
+        raise ProcessDied
+
+    monkeypatch.setattr(bot.dispatcher.storage, "write", die)
+    name = local_update(501, ADA, "Ada")
+    with pytest.raises(ProcessDied):
+        await bot.feed(name)  # registered and answered, then died before the record
+
+    assert await restarted(name) == [texts.registered("Ada")]
+
+    assert [u["name"] for u in bot.stored_users()] == ["Ada"]
+    assert await restarted(local_update(502, ADA, "/me")) != [texts.NOT_REGISTERED]
+
+
+async def test_a_rename_redelivered_after_it_was_recorded_does_not_rename_twice(
+    bot: BotUnderTest, restarted: Callable[[Update], Any]
+) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+    await bot.send("/rename")
+    grace = local_update(600, ADA, "Grace")
+    assert await bot.feed(grace) == [texts.renamed("Grace")]
+    await bot.send("/rename")
+
+    assert await restarted(grace) == []
+
+    assert [u["name"] for u in bot.stored_users()] == ["Grace"]
+    assert await bot.send("Bob") == [texts.renamed("Bob")]  # the open rename was untouched
