@@ -3,9 +3,10 @@
 import asyncio
 import contextvars
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
 import pymongo
@@ -35,6 +36,22 @@ class MongoExecutor:
     def __init__(self, max_workers: int, timeout_seconds: float) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="mongo")
         self._timeout = timeout_seconds
+        self._counts = threading.Lock()
+        self._submitted = 0
+        self._started = 0
+        self._finished = 0
+
+    @property
+    def busy(self) -> int:
+        """Threads running a call right now."""
+        with self._counts:
+            return self._started - self._finished
+
+    @property
+    def queued(self) -> int:
+        """Calls waiting for a free thread."""
+        with self._counts:
+            return self._submitted - self._started
 
     async def run(self, call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Await `call(*args, **kwargs)` run in the pool, with the caller's context vars."""
@@ -44,12 +61,34 @@ class MongoExecutor:
         if request_deadline is not None:
             deadline = min(deadline, request_deadline)
         context = contextvars.copy_context()
+        with self._counts:
+            self._submitted += 1
+        future = self._pool.submit(context.run, self._counted, deadline, call, args, kwargs)
+        future.add_done_callback(self._uncount_if_never_run)
         try:
-            return await loop.run_in_executor(
-                self._pool, context.run, _within, deadline, call, args, kwargs
-            )
+            return await asyncio.wrap_future(future, loop=loop)
         except PyMongoError as error:
             raise StorageUnavailable(f"MongoDB call failed: {type(error).__name__}") from error
+
+    def _counted(
+        self,
+        deadline: float,
+        call: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> T:
+        with self._counts:
+            self._started += 1
+        try:
+            return _within(deadline, call, args, kwargs)
+        finally:
+            with self._counts:
+                self._finished += 1
+
+    def _uncount_if_never_run(self, future: Future[Any]) -> None:
+        if future.cancelled():  # its caller gave up while it was still queued
+            with self._counts:
+                self._submitted -= 1
 
     def shutdown(self) -> None:
         """Let calls already running finish, drop queued ones, join the threads."""

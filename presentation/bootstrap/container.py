@@ -19,12 +19,14 @@ from application.show_profile import ShowProfile
 from infrastructure.clock import utc_now
 from infrastructure.embedded_mongo import EmbeddedMongo, run_embedded_mongo
 from infrastructure.mongo_client import get_database, open_mongo_client
-from infrastructure.mongo_executor import open_mongo_executor
+from infrastructure.mongo_command_timer import CommandTimer
+from infrastructure.mongo_executor import MongoExecutor, open_mongo_executor
 from infrastructure.mongo_fsm_storage import MongoFSMStorage
 from infrastructure.mongo_indexes import create_indexes
 from infrastructure.mongo_user_repository import MongoUserRepository
 from infrastructure.settings import Settings
 from infrastructure.startup_error import StartupError
+from presentation.bootstrap.metrics import Metrics
 from presentation.bootstrap.telegram_session import telegram_session
 from presentation.telegram.dispatcher import build_dispatcher
 from presentation.telegram.middlewares.flood_control import FloodControl
@@ -39,6 +41,17 @@ def _mongo_uri(settings: Settings, embedded_mongo: Callable[[], EmbeddedMongo]) 
         yield settings.mongo_uri.get_secret_value()
     else:
         yield from run_embedded_mongo(embedded_mongo(), settings.mongo_connect_timeout_seconds)
+
+
+def _storage_ready(
+    users: MongoUserRepository,
+    conversations: MongoFSMStorage,
+    executor: MongoExecutor,
+    metrics: Metrics,
+) -> None:
+    """MongoDB answers, has its indexes, and its executor's load is measured."""
+    create_indexes(users, conversations)
+    metrics.watch_executor(executor)
 
 
 def _bot_token(settings: Settings) -> str:
@@ -57,13 +70,21 @@ class MongoStorage(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     clock: providers.Dependency[Clock] = providers.Dependency()
+    metrics = providers.Dependency(instance_of=Metrics)
 
     # Gateways
     embedded_mongo = providers.Singleton(
         EmbeddedMongo, data_dir=settings.provided.embedded_mongo_path
     )
     uri = providers.Resource(_mongo_uri, settings=settings, embedded_mongo=embedded_mongo.provider)
-    client = providers.Resource(open_mongo_client, uri=uri, settings=settings)
+    client = providers.Resource(
+        open_mongo_client,
+        uri=uri,
+        settings=settings,
+        listeners=providers.List(
+            providers.Factory(CommandTimer, observe=metrics.provided.observe_mongo_command)
+        ),
+    )
     executor = providers.Resource(
         open_mongo_executor,
         max_workers=settings.provided.mongo_executor_threads,
@@ -81,7 +102,13 @@ class MongoStorage(containers.DeclarativeContainer):
         ttl=providers.Factory(timedelta, seconds=settings.provided.fsm_state_ttl_seconds),
         clock=clock,
     )
-    ready = providers.Resource(create_indexes, users=user_repository, conversations=fsm_storage)
+    ready = providers.Resource(
+        _storage_ready,
+        users=user_repository,
+        conversations=fsm_storage,
+        executor=executor,
+        metrics=metrics,
+    )
 
 
 class Container(containers.DeclarativeContainer):
@@ -92,8 +119,10 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clock = providers.Object(utc_now)
 
+    metrics = providers.Singleton(Metrics)
+
     # Storage
-    storage = providers.Container(MongoStorage, settings=settings, clock=clock)
+    storage = providers.Container(MongoStorage, settings=settings, clock=clock, metrics=metrics)
 
     # Use cases (handlers ask for them by these names)
     register_user = providers.Factory(RegisterUser, users=storage.user_repository, clock=clock)
@@ -119,4 +148,5 @@ class Container(containers.DeclarativeContainer):
         flood_control=flood_control,
         in_flight=in_flight,
         storage_budget_seconds=settings.provided.mongo_operation_timeout_seconds,
+        update_observers=providers.List(metrics.provided.observe_update),
     )

@@ -3,7 +3,8 @@ Telegram's flood limits and brief outages.
 
 Telegram answers 429 with `retry_after` when a bot sends too fast, and 5xx or a dropped
 connection when it has a bad moment; without this, a reply would be lost to either.
-`getUpdates` is left to aiogram's polling, which has a backoff loop of its own.
+`getUpdates` is left to the polling loop, which has a backoff of its own. Every attempt is
+counted for the metrics, by method and outcome.
 """
 
 import asyncio
@@ -17,7 +18,17 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
@@ -27,11 +38,53 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def telegram_session(api_url: str) -> AiohttpSession:
+RequestObserver = Callable[[str, str], None]
+"""Called with a Bot API method's name and the attempt's outcome (`ok` or an error kind)."""
+
+_ERROR_KINDS: tuple[tuple[type[TelegramAPIError], str], ...] = (
+    (TelegramRetryAfter, "429"),
+    (TelegramServerError, "5xx"),
+    (TelegramUnauthorizedError, "401"),
+    (TelegramForbiddenError, "403"),
+    (TelegramNotFound, "404"),
+    (TelegramConflictError, "409"),
+    (TelegramBadRequest, "400"),
+)
+
+
+def telegram_session(api_url: str, observe: RequestObserver | None = None) -> AiohttpSession:
     """A session to the Bot API at `api_url` (Telegram's, a self-hosted one, or a stand-in)."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
     session.middleware(RetryTelegramRequests())
+    if observe is not None:
+        session.middleware(CountTelegramRequests(observe))  # inside: counts every attempt
     return session
+
+
+class CountTelegramRequests(BaseRequestMiddleware):
+    """Reports each request's method and outcome; `network` when no answer came at all."""
+
+    def __init__(self, observe: RequestObserver) -> None:
+        self._observe = observe
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: "Bot",
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        name = type(method).__name__
+        try:
+            response = await make_request(bot, method)
+        except TelegramNetworkError:
+            self._observe(name, "network")
+            raise
+        except TelegramAPIError as error:
+            kind = next((k for cls, k in _ERROR_KINDS if isinstance(error, cls)), "error")
+            self._observe(name, kind)
+            raise
+        self._observe(name, "ok")
+        return response
 
 
 class RetryTelegramRequests(BaseRequestMiddleware):

@@ -1,5 +1,7 @@
 """The dispatcher every front end shares: polling, the terminal chat, the tests and the bench."""
 
+from collections.abc import Sequence
+
 from aiogram import Dispatcher
 from aiogram.dispatcher.event.bases import MiddlewareType
 from aiogram.dispatcher.middlewares.error import ErrorsMiddleware
@@ -14,20 +16,23 @@ from presentation.telegram.middlewares.in_flight import InFlightUpdates
 from presentation.telegram.middlewares.lazy_fsm import LazyFSMMiddleware
 from presentation.telegram.middlewares.served_updates import ServedUpdates
 from presentation.telegram.middlewares.time_budget import StorageTimeBudget
-from presentation.telegram.middlewares.update_log import HandlerName, UpdateLog
+from presentation.telegram.middlewares.update_log import HandlerName, UpdateLog, UpdateObserver
 from presentation.telegram.middlewares.user_order import UserOrder
 
 
 def build_dispatcher(
     storage: BaseStorage,
+    *,
     isolation: BaseEventIsolation,
     flood_control: FloodControl,
     in_flight: InFlightUpdates,
     storage_budget_seconds: float,
+    update_observers: Sequence[UpdateObserver] = (),
 ) -> Dispatcher:
     """Routers over `storage`, with the update middlewares in this order, outermost first:
 
-    in-flight count (so shutdown waits for error replies too) → one log line → aiogram's
+    in-flight count (so shutdown waits for error replies too) → one log line (and a record
+    for each of `update_observers`) → aiogram's
     user context → only served updates go on → duplicate drop → flood control → the user's
     lock (`isolation`) → one storage time budget → aiogram's error routing → lazy FSM.
 
@@ -46,7 +51,7 @@ def build_dispatcher(
     [user_context] = [m for m in builtin if isinstance(m, UserContextMiddleware)]
     ours: list[MiddlewareType[TelegramObject]] = [
         in_flight,
-        UpdateLog(),
+        UpdateLog(update_observers),
         user_context,
         ServedUpdates(),
         DuplicateUpdates(),

@@ -41,3 +41,18 @@ async def test_each_step_costs_the_expected_round_trips(bot: BotUnderTest) -> No
 
     assert measured == FLOW
     assert all(len(commands) <= budget(message) for message, commands in measured)
+
+
+async def test_mongodb_commands_are_timed_by_name_and_the_executor_is_watched(
+    bot: BotUnderTest,
+) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+
+    text = bot.container.metrics().exposition().decode()
+
+    assert 'profilebot_mongo_command_duration_seconds_count{command="insert",outcome="ok"} 1.0' in (
+        text
+    )
+    assert "profilebot_mongo_executor_threads_busy 0.0" in text
+    assert "profilebot_mongo_executor_calls_queued 0.0" in text

@@ -178,11 +178,9 @@ async def test_a_write_records_its_update_as_handled_and_a_read_says_so(
 
     snapshot = await storage.read(KEY)
 
-    assert (snapshot.state, dict(snapshot.data), snapshot.handled) == (
-        "asking",
-        {"draft": "Ada"},
-        {101},
-    )
+    assert snapshot.state == "asking"
+    assert dict(snapshot.data) == {"draft": "Ada"}
+    assert snapshot.handled == frozenset({101})
 
 
 async def test_writing_again_for_a_handled_update_is_refused_and_changes_nothing(
@@ -213,4 +211,6 @@ async def test_handled_updates_outlive_an_expired_state(
 
     snapshot = await storage.read(KEY)
 
-    assert (snapshot.state, dict(snapshot.data), snapshot.handled) == (None, {}, {101})
+    assert snapshot.state is None
+    assert dict(snapshot.data) == {}
+    assert snapshot.handled == frozenset({101})

@@ -32,7 +32,11 @@ def state_filters_aiogram_would_read(router: Router) -> Iterator[str]:
 
 def test_no_router_filters_on_state_with_aiogram_state_filters() -> None:
     dispatcher = build_dispatcher(
-        MemoryStorage(), UserLocks(), FloodControl(10, 30), InFlightUpdates(), 3.0
+        MemoryStorage(),
+        isolation=UserLocks(),
+        flood_control=FloodControl(10, 30),
+        in_flight=InFlightUpdates(),
+        storage_budget_seconds=3.0,
     )
 
     assert list(state_filters_aiogram_would_read(dispatcher)) == []

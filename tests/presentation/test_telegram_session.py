@@ -6,7 +6,11 @@ from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, Telegra
 from aiogram.methods import GetUpdates, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
 
-from presentation.bootstrap.telegram_session import RetryTelegramRequests, telegram_session
+from presentation.bootstrap.telegram_session import (
+    CountTelegramRequests,
+    RetryTelegramRequests,
+    telegram_session,
+)
 
 SEND = SendMessage(chat_id=7, text="hi")
 
@@ -97,3 +101,16 @@ def test_the_session_sends_to_the_configured_bot_api_url() -> None:
     url = session.api.api_url(token="42:TEST-TOKEN", method="sendMessage")
 
     assert url == "http://127.0.0.1:8081/custom/bot42:TEST-TOKEN/sendMessage"
+
+
+async def test_every_attempt_is_counted_with_its_outcome(bot: Bot) -> None:
+    seen: list[tuple[str, str]] = []
+    request = FakeRequest(retry_after(1), server_error())
+    count = CountTelegramRequests(lambda method, status: seen.append((method, status)))
+
+    async def counted(bot: Bot, method: TelegramMethod[Any]) -> Response[Any]:
+        return await count(request, bot, method)
+
+    await RetryTelegramRequests(sleep=Sleeps())(counted, bot, SEND)
+
+    assert seen == [("SendMessage", "429"), ("SendMessage", "5xx"), ("SendMessage", "ok")]

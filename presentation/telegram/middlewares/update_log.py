@@ -1,11 +1,12 @@
-"""One structured log line per update: id, user, handler, outcome, duration.
+"""One structured log line per update: id, user, handler, outcome, duration; and the same
+record for whoever else observes updates (metrics).
 
 Never the message text: what users type stays out of the logs.
 """
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +28,26 @@ class UpdateTrace:
     outcome: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class UpdateRecord:
+    """How one update went, without anything the user wrote or who they are."""
+
+    kind: str
+    """The update's type (`message`, …), or `unknown`."""
+    outcome: str
+    """`ok`, `ignored`, `duplicate`, `throttled` or `error:<exception class>`."""
+    seconds: float
+
+
+UpdateObserver = Callable[[UpdateRecord], None]
+
+
 class UpdateLog(BaseMiddleware):
-    """Outer update middleware; writes the line once the update is done, however it ended."""
+    """Outer update middleware; writes the line once the update is done, however it ended,
+    and hands its record to each observer."""
+
+    def __init__(self, observers: Sequence[UpdateObserver] = ()) -> None:
+        self._observers = tuple(observers)
 
     async def __call__(
         self,
@@ -48,7 +67,11 @@ class UpdateLog(BaseMiddleware):
                 trace.outcome = "ignored" if result is UNHANDLED else "ok"
             return result
         finally:
-            _log_update(event, data, trace, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            _log_update(event, data, trace, seconds)
+            record = UpdateRecord(kind=_kind(event), outcome=trace.outcome or "ok", seconds=seconds)
+            for observe in self._observers:
+                observe(record)
 
 
 class HandlerName(BaseMiddleware):
@@ -75,7 +98,7 @@ def _log_update(
 ) -> None:
     update_id = event.update_id if isinstance(event, Update) else "-"
     user = data.get("event_from_user")
-    kind = event.event_type if isinstance(event, Update) and _has_type(event) else "unknown"
+    kind = _kind(event)
     log.info(
         "update=%s type=%s user=%s handler=%s outcome=%s duration_ms=%.1f",
         update_id,
@@ -85,6 +108,10 @@ def _log_update(
         trace.outcome,
         seconds * 1000,
     )
+
+
+def _kind(event: TelegramObject) -> str:
+    return event.event_type if isinstance(event, Update) and _has_type(event) else "unknown"
 
 
 def _has_type(update: Update) -> bool:

@@ -1,0 +1,75 @@
+"""The process's Prometheus metrics: what happened to updates, how MongoDB and the Bot API
+answered, and how busy the MongoDB executor is.
+
+Labels hold kinds, names and outcomes only: never a user id, a name or a message text.
+Each container has a registry of its own (not the global one), so tests and benches that
+build several bots count separately.
+"""
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from infrastructure.mongo_executor import MongoExecutor
+from presentation.telegram.middlewares.update_log import UpdateRecord
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.updates = Counter(
+            "profilebot_updates",
+            "Updates by type and outcome: ok, ignored (not served), duplicate (dropped),"
+            " throttled (flood control), error:<exception>.",
+            ["type", "outcome"],
+            registry=r,
+        )
+        self.update_seconds = Histogram(
+            "profilebot_update_duration_seconds",
+            "Time from an update's arrival to the end of its handling, replies included.",
+            ["type"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.mongo_seconds = Histogram(
+            "profilebot_mongo_command_duration_seconds",
+            "MongoDB commands by name and outcome (ok or failed), as the driver timed them.",
+            ["command", "outcome"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.executor_busy = Gauge(
+            "profilebot_mongo_executor_threads_busy",
+            "Executor threads running a MongoDB call.",
+            registry=r,
+        )
+        self.executor_queued = Gauge(
+            "profilebot_mongo_executor_calls_queued",
+            "MongoDB calls waiting for an executor thread.",
+            registry=r,
+        )
+        self.telegram_requests = Counter(
+            "profilebot_telegram_requests",
+            "Bot API requests (each attempt) by method and outcome: ok, or the error kind.",
+            ["method", "status"],
+            registry=r,
+        )
+
+    def observe_update(self, record: UpdateRecord) -> None:
+        self.updates.labels(record.kind, record.outcome).inc()
+        self.update_seconds.labels(record.kind).observe(record.seconds)
+
+    def observe_mongo_command(self, command: str, seconds: float, succeeded: bool) -> None:
+        self.mongo_seconds.labels(command, "ok" if succeeded else "failed").observe(seconds)
+
+    def observe_telegram_request(self, method: str, status: str) -> None:
+        self.telegram_requests.labels(method, status).inc()
+
+    def watch_executor(self, executor: MongoExecutor) -> None:
+        self.executor_busy.set_function(lambda: executor.busy)
+        self.executor_queued.set_function(lambda: executor.queued)
+
+    def exposition(self) -> bytes:
+        """The metrics in Prometheus' text format."""
+        return generate_latest(self.registry)
