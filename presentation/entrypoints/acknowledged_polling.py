@@ -1,0 +1,133 @@
+"""Long polling that confirms an update to Telegram only after it has been handled.
+
+aiogram's polling confirms each update (by asking for the next offset) as soon as it has
+fetched it, so a process killed mid-handler loses that message. Here the offset sent to
+Telegram never passes an update still being handled: after a crash, Telegram delivers the
+unfinished ones again, and the conversation store's record of handled updates drops the
+ones that had finished. Updates are still handled concurrently, each in a task of its own.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.methods import GetUpdates
+from aiogram.types import Update
+from aiogram.utils.backoff import Backoff, BackoffConfig
+
+log = logging.getLogger(__name__)
+
+BACKOFF = BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0.1)
+"""aiogram's own polling backoff, used when getUpdates fails."""
+
+
+class UpdateWindow:
+    """Which fetched updates may be confirmed: every one below the oldest still in progress.
+
+    Telegram confirms all updates below the `offset` of the next getUpdates; updates at or
+    above it come back again, and those already started here are skipped.
+    """
+
+    def __init__(self) -> None:
+        self._in_progress: set[int] = set()
+        self._started: set[int] = set()
+        self._next = 0
+
+    @property
+    def offset(self) -> int | None:
+        """The offset for the next getUpdates; None before anything was fetched."""
+        if self._next == 0:
+            return None
+        return min(self._in_progress, default=self._next)
+
+    @property
+    def in_progress(self) -> int:
+        return len(self._in_progress)
+
+    def start(self, update_id: int) -> bool:
+        """Mark `update_id` as being handled; False if it was started here already. Below
+        the offset every update was handled (a slow getUpdates sent with an older offset
+        can still bring one back)."""
+        floor = self.offset
+        if update_id in self._started or (floor is not None and update_id < floor):
+            return False
+        self._started.add(update_id)
+        self._in_progress.add(update_id)
+        self._next = max(self._next, update_id + 1)
+        return True
+
+    def finish(self, update_id: int) -> None:
+        self._in_progress.discard(update_id)
+        floor = self.offset
+        if floor is not None:  # forget what Telegram will never send again
+            self._started = {i for i in self._started if i >= floor}
+
+
+async def poll(
+    dispatcher: Dispatcher,
+    bot: Bot,
+    stop: asyncio.Event,
+    polling_timeout: int = 10,
+    on_update_done: Callable[[], None] | None = None,
+) -> UpdateWindow:
+    """Fetch and handle updates until `stop` is set; returns with updates possibly still in
+    progress (see `UpdateWindow.in_progress`) for the caller to wait for."""
+    window, backoff = UpdateWindow(), Backoff(config=BACKOFF)
+    allowed = dispatcher.resolve_used_update_types()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(update: Update) -> None:
+        try:
+            await dispatcher.feed_update(bot, update)
+        except Exception:
+            log.exception("update %d failed", update.update_id)
+        finally:  # handled, well or not: a failure is not cured by handling it again
+            window.finish(update.update_id)
+            if on_update_done is not None:
+                on_update_done()
+
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        while not stop.is_set():
+            method = GetUpdates(
+                offset=window.offset, timeout=polling_timeout, allowed_updates=allowed
+            )
+            fetch = asyncio.create_task(_fetch(bot, method, polling_timeout))
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not fetch.done():
+                fetch.cancel()
+                break
+            try:
+                updates = fetch.result()
+            except Exception as error:
+                log.error("getUpdates failed (%s); retrying in %.1f s", error, backoff.next_delay)
+                await backoff.asleep()
+                continue
+            backoff.reset()
+            for update in updates:
+                if window.start(update.update_id):
+                    task = asyncio.create_task(handle(update))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+    finally:
+        stopping.cancel()
+    return window
+
+
+async def confirm(bot: Bot, window: UpdateWindow) -> None:
+    """Tell Telegram which updates are done, without fetching any (best effort, at exit)."""
+    if window.offset is None:
+        return
+    try:
+        await bot(GetUpdates(offset=window.offset, limit=1, timeout=0))
+    except Exception as error:
+        log.warning("could not confirm the handled updates to Telegram (%s)", error)
+
+
+async def _fetch(bot: Bot, method: GetUpdates, polling_timeout: int) -> list[Update]:
+    kwargs: dict[str, Any] = {}
+    if bot.session.timeout:  # wait longer than Telegram holds a long poll
+        kwargs["request_timeout"] = int(bot.session.timeout + polling_timeout)
+    return await bot(method, **kwargs)
