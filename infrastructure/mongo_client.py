@@ -11,6 +11,7 @@ from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 from pymongo.errors import ConfigurationError, OperationFailure, PyMongoError
 
+from infrastructure.mongo_executor import MongoExecutor
 from infrastructure.secrets import mongo_uri_secrets, redact
 from infrastructure.settings import Settings
 from infrastructure.startup_error import StartupError
@@ -108,3 +109,17 @@ def _hosts(client: MongoClient[Document]) -> str:
 
 def get_database(client: MongoClient[Document], name: str) -> Database[Document]:
     return client.get_database(name, codec_options=CODEC_OPTIONS)
+
+
+class MongoPing:
+    """Readiness: MongoDB answers a ping within the operation time budget.
+
+    Raises `StorageUnavailable` otherwise, through the executor like every other call.
+    """
+
+    def __init__(self, client: MongoClient[Document], executor: MongoExecutor) -> None:
+        self._client = client
+        self._executor = executor
+
+    async def __call__(self) -> None:
+        await self._executor.run(self._client.admin.command, "ping")

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     flood_burst: Annotated[int, Field(ge=1, le=10_000)] = 10
     flood_per_minute: Annotated[float, Field(gt=0, le=60_000)] = 30.0
     shutdown_grace_seconds: Annotated[float, Field(ge=0, le=600)] = 10.0
+    http_host: str = "0.0.0.0"
+    http_port: Annotated[int | None, Field(ge=1, le=65535)] = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @property

@@ -5,9 +5,9 @@ from pathlib import Path
 from infrastructure.settings import Settings
 
 EXAMPLE = Path(__file__).parent.parent / ".env.example"
-# Placeholders to fill in, not defaults: unset, these two select the local chat and the
-# embedded database.
-TO_FILL_IN = {"BOT_TOKEN", "MONGO_URI"}
+# Placeholders to fill in, not defaults: unset, these select the local chat, the embedded
+# database and no health and metrics server.
+TO_FILL_IN = {"BOT_TOKEN", "MONGO_URI", "HTTP_PORT"}
 
 
 def example_settings() -> dict[str, str]:

@@ -18,7 +18,7 @@ from application.rename_user import RenameUser
 from application.show_profile import ShowProfile
 from infrastructure.clock import utc_now
 from infrastructure.embedded_mongo import EmbeddedMongo, run_embedded_mongo
-from infrastructure.mongo_client import get_database, open_mongo_client
+from infrastructure.mongo_client import MongoPing, get_database, open_mongo_client
 from infrastructure.mongo_command_timer import CommandTimer
 from infrastructure.mongo_executor import MongoExecutor, open_mongo_executor
 from infrastructure.mongo_fsm_storage import MongoFSMStorage
@@ -102,6 +102,7 @@ class MongoStorage(containers.DeclarativeContainer):
         ttl=providers.Factory(timedelta, seconds=settings.provided.fsm_state_ttl_seconds),
         clock=clock,
     )
+    ping = providers.Singleton(MongoPing, client=client, executor=executor)
     ready = providers.Resource(
         _storage_ready,
         users=user_repository,

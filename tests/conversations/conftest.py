@@ -9,7 +9,7 @@ A module whose tests only make sense on MongoDB overrides the `backend` fixture.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -48,12 +48,17 @@ COMMAND_LOG = CommandLog()
 monitoring.register(COMMAND_LOG)
 
 
+async def _always_answers() -> None:
+    """An in-memory store is always there."""
+
+
 class InMemoryStorage(containers.DeclarativeContainer):
     """What the container's `storage` provides, with nothing to start."""
 
     user_repository = providers.Singleton(InMemoryUserRepository)
     fsm_storage = providers.Singleton(MemoryStorage)
     ready: providers.Object[None] = providers.Object(None)
+    ping: providers.Object[Callable[[], Awaitable[None]]] = providers.Object(_always_answers)
 
 
 class Records(Protocol):

@@ -1,0 +1,61 @@
+"""`/health/live`, `/health/ready` and `/metrics` over HTTP, for an orchestrator and for
+Prometheus: on the webhook server, or on `HTTP_PORT` beside polling.
+
+Live means the process serves HTTP at all. Ready means it should be sent work: MongoDB
+answered a ping within the operation time budget and the process is not draining.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from application.errors import StorageUnavailable
+from presentation.bootstrap.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+Ping = Callable[[], Awaitable[None]]
+
+
+class HealthEndpoints:
+    def __init__(self, ping: Ping, metrics: Metrics, timeout_seconds: float) -> None:
+        self._ping = ping
+        self._metrics = metrics
+        self._timeout = timeout_seconds
+        self.draining = False
+        """Set when the process stops taking work (a stop signal arrived)."""
+
+    def add_to(self, app: web.Application) -> None:
+        app.router.add_get("/health/live", self.live)
+        app.router.add_get("/health/ready", self.ready)
+        app.router.add_get("/metrics", self.metrics)
+
+    async def live(self, request: web.Request) -> web.Response:
+        return web.Response(text="live\n")
+
+    async def ready(self, request: web.Request) -> web.Response:
+        if self.draining:
+            return web.Response(status=503, text="draining\n")
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._ping()
+        except (StorageUnavailable, TimeoutError) as error:
+            log.warning("not ready: MongoDB did not answer a ping (%s)", type(error).__name__)
+            return web.Response(status=503, text="MongoDB unavailable\n")
+        return web.Response(text="ready\n")
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        body = self._metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Start serving `app`; the caller cleans the returned runner up."""
+    runner = web.AppRunner(app, access_log=None)  # no per-request lines: scrapes are frequent
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("health and metrics on http://%s:%d", host, port)
+    return runner
