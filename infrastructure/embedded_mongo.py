@@ -2,6 +2,12 @@
 
 The server is SecantusDB's `secantusd-py` (a GPL-licensed PyPI package): we only ever start
 it as a separate program and talk to it over the wire protocol, never import it.
+
+Once serving, a watchdog thread restarts the server if it exits unasked (a crash, the OOM
+killer, kill -9), on the same port and data folder, at most `RESTART_LIMIT` times in any
+`RESTART_WINDOW_SECONDS`. A server that dies more often than that is given up on and the
+owner's `on_lost` callback is told, so the bot can stop with an exit code a supervisor sees
+instead of apologising forever.
 """
 
 import contextlib
@@ -13,17 +19,39 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from infrastructure.startup_error import StartupError
 
 SERVER_COMMAND = "secantusd-py"
+HOST = "127.0.0.1"
+
+RESTART_LIMIT = 3
+"""Restarts allowed within `RESTART_WINDOW_SECONDS`; one more exit and the server is lost."""
+RESTART_WINDOW_SECONDS = 600.0
+LOG_TAIL_LINES = 5
+"""Lines of the server's own log quoted when it exits unasked, each cut to 200 characters.
+It runs at WARNING (its errors and crash tracebacks) and holds no secret of ours: it never
+sees the bot token, and an embedded server has no password."""
+_LOG_TAIL_BYTES = 4096
+_LOG_LINE_CHARS = 200
+
 _PR_SET_PDEATHSIG = 1
+_SIGTERM = int(signal.SIGTERM)
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+_PRCTL = None if _LIBC is None else _LIBC.prctl
+_PROC_NET_TCP = Path("/proc/net/tcp")
+_TCP_LISTEN = "0A"
 
 log = logging.getLogger(__name__)
+
+LostCallback = Callable[[str], None]
+"""Told, with one printable line, that the server could not be kept running. It is called
+from the watchdog thread."""
 
 
 class EmbeddedMongo:
@@ -32,18 +60,30 @@ class EmbeddedMongo:
     With `data_dir=None` the data lives in memory and dies with the process (for tests).
     `enable_test_commands` lets tests inject faults with `configureFailPoint`.
     The port is picked on the first start and kept, so a restart looks like an outage.
+    `on_lost` is called if the watchdog (`watch`) gives up on the server.
     """
 
-    def __init__(self, data_dir: Path | None, *, enable_test_commands: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path | None,
+        *,
+        enable_test_commands: bool = False,
+        on_lost: LostCallback | None = None,
+    ) -> None:
         self._data_dir = data_dir
         self._test_commands = ["--enable-test-commands"] if enable_test_commands else []
+        self._on_lost = on_lost
         self._executable = find_server_executable()
         self._process: subprocess.Popen[bytes] | None = None
+        # Guards `_process` and `_stop_requested` between the owner and the watchdog.
+        self._lock = threading.Lock()
+        self._stop_requested = False
+        self._watchdog: threading.Thread | None = None
         self.port = 0
 
     @property
     def uri(self) -> str:
-        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+        return f"mongodb://{HOST}:{self.port}/?directConnection=true"
 
     @property
     def log_file(self) -> Path | None:
@@ -57,13 +97,65 @@ class EmbeddedMongo:
     def launch(self) -> None:
         """Start the server process without waiting for it, so the caller can do other
         slow work (importing aiogram, say) while it boots. A no-op if it is running."""
+        with self._lock:
+            self._stop_requested = False
+            self._launch_locked()
+
+    def stop(self, timeout_seconds: float = 10.0) -> None:
+        """Ask the server to stop (it flushes its data on SIGTERM); kill it if it will not.
+        The watchdog, if any, lets it go and ends."""
+        with self._lock:
+            self._stop_requested = True
+            process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            _end(process, timeout_seconds)
+            log.info("stopped embedded MongoDB")
+        watchdog = self._watchdog
+        if watchdog is not None and watchdog is not threading.current_thread():
+            watchdog.join(timeout_seconds)
+
+    def wait_until_ready(self, timeout_seconds: float) -> None:
+        """Return once the launched server listens on its port. On Linux that means a
+        listening socket of the server's own process, so a stranger that took the port in
+        the meantime is never mistaken for it."""
+        process = self._process
+        if process is None:
+            raise StartupError("the embedded MongoDB server was never launched")
+        try:
+            self._wait_for(process, timeout_seconds)
+        except StartupError:
+            with self._lock:
+                if self._process is process:
+                    self._process = None
+            raise
+
+    def watch(self, timeout_seconds: float) -> None:
+        """Restart the server whenever it exits unasked, waiting up to `timeout_seconds`
+        for each restart; after `RESTART_LIMIT` restarts in `RESTART_WINDOW_SECONDS`,
+        give up and call `on_lost`. Ends when `stop` is called.
+
+        The restarted server is the watchdog thread's child: its parent-death signal
+        follows that thread, which lives exactly as long as it watches.
+        """
+        process = self._process
+        if process is None:
+            raise StartupError("the embedded MongoDB server was never launched")
+        self._watchdog = threading.Thread(
+            target=self._watch,
+            args=(process, timeout_seconds),
+            name="embedded-mongo-watchdog",
+            daemon=True,
+        )
+        self._watchdog.start()
+
+    def _launch_locked(self) -> None:
         if self._process is not None and self._process.poll() is None:
             return
         self.port = self.port or free_loopback_port()
         storage = ":memory:" if self._data_dir is None else str(self._data_dir)
         if self._data_dir is not None:
             self._data_dir.mkdir(parents=True, exist_ok=True)
-        command = [self._executable, "--host", "127.0.0.1", "--port", str(self.port)]
+        command = [self._executable, "--host", HOST, "--port", str(self.port)]
         command += ["--storage-path", storage, "--log-level", "WARNING", *self._test_commands]
         with (self.log_file or Path(os.devnull)).open("ab") as log_output:
             self._process = subprocess.Popen(
@@ -71,57 +163,145 @@ class EmbeddedMongo:
                 stdin=subprocess.DEVNULL,
                 stdout=log_output,
                 stderr=subprocess.STDOUT,
-                # Safe here: started before the executor exists, while no thread of ours runs.
+                # Its own session: Ctrl-C in the bot's terminal reaches the bot, which stops
+                # the server after closing its client, not the server behind its back.
+                start_new_session=True,
+                # Between fork and exec this makes one pre-resolved foreign call and touches
+                # no lock, so it is safe even when the watchdog thread forks.
                 preexec_fn=_die_with_parent,  # noqa: PLW1509
             )
         log.info("started embedded MongoDB (pid %d) on port %d", self._process.pid, self.port)
 
-    def stop(self, timeout_seconds: float = 10.0) -> None:
-        """Ask the server to stop (it flushes its data on SIGTERM); kill it if it will not."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout_seconds)
-        except subprocess.TimeoutExpired:
-            log.warning("embedded MongoDB did not stop in %g s; killing it", timeout_seconds)
-            process.kill()
-            process.wait()
-        log.info("stopped embedded MongoDB")
-
-    def wait_until_ready(self, timeout_seconds: float) -> None:
-        """Return once the launched server accepts connections."""
-        if self._process is None:
-            raise StartupError("the embedded MongoDB server was never launched")
+    def _wait_for(self, process: subprocess.Popen[bytes], timeout_seconds: float) -> None:
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
-            code = self._process.poll()
+            code = process.poll()
             if code is not None:
-                self._process = None
-                raise StartupError(
-                    f"the embedded MongoDB server exited at start-up (code {code}); is another"
-                    f" profilebot using {self._data_dir}? Its log: {self.log_file}"
-                )
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 0.2),
-            ):
+                raise StartupError(self._exited_at_start_up(code))
+            if _listens(process.pid, self.port):
                 return
             time.sleep(0.05)
-        self.stop()
+        _end(process, 10.0)
         raise StartupError(
             f"the embedded MongoDB server did not start within {timeout_seconds:g} s;"
             f" its log: {self.log_file}"
         )
 
+    def _exited_at_start_up(self, code: int) -> str:
+        if _listening_inodes(self.port):
+            return (
+                f"the embedded MongoDB server could not listen on {HOST}:{self.port}:"
+                " another process is listening there"
+            )
+        return (
+            f"the embedded MongoDB server exited at start-up (code {code}); is another"
+            f" profilebot using {self._data_dir}? Its log: {self.log_file}"
+        )
+
+    def _watch(self, process: subprocess.Popen[bytes], timeout_seconds: float) -> None:
+        budget = RestartBudget(RESTART_LIMIT, RESTART_WINDOW_SECONDS)
+        try:
+            while True:
+                code = process.wait()
+                if self._stop_requested:
+                    return
+                exited_at = time.monotonic()
+                log.warning(
+                    "embedded MongoDB (pid %d) exited unexpectedly with %s; %s",
+                    process.pid,
+                    describe_exit(code),
+                    self._log_tail(),
+                )
+                restarted = self._restart(budget, timeout_seconds)
+                if restarted is None:
+                    return
+                process = restarted
+                log.warning(
+                    "restarted embedded MongoDB (pid %d) on port %d, %.1f s after it exited",
+                    process.pid,
+                    self.port,
+                    time.monotonic() - exited_at,
+                )
+        except Exception:
+            log.exception("the embedded MongoDB watchdog failed")
+            self._give_up("the embedded MongoDB server's watchdog failed; see the log")
+
+    def _restart(
+        self, budget: "RestartBudget", timeout_seconds: float
+    ) -> subprocess.Popen[bytes] | None:
+        """The restarted, listening server; None once stopped or given up on."""
+        while budget.spend():
+            with self._lock:
+                if self._stop_requested:
+                    return None
+                self._launch_locked()
+                process = self._process
+            assert process is not None
+            try:
+                self._wait_for(process, timeout_seconds)
+            except StartupError as error:
+                if self._stop_requested:
+                    return None
+                log.warning("could not restart embedded MongoDB: %s", error)
+                continue
+            return process
+        self._give_up(
+            f"the embedded MongoDB server kept stopping ({RESTART_LIMIT} restarts within"
+            f" {RESTART_WINDOW_SECONDS / 60:g} minutes did not keep it running);"
+            f" its log: {self.log_file}"
+        )
+        return None
+
+    def _give_up(self, reason: str) -> None:
+        with self._lock:
+            if self._stop_requested:
+                return
+            process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            _end(process, 10.0)
+        log.error("%s", reason)
+        if self._on_lost is not None:
+            self._on_lost(reason)
+
+    def _log_tail(self) -> str:
+        if self.log_file is None:
+            return "it keeps no log"
+        lines = read_tail(self.log_file, LOG_TAIL_LINES)
+        if not lines:
+            return f"its log ({self.log_file}) is empty"
+        return f"last lines of {self.log_file}: " + " | ".join(lines)
+
+
+class RestartBudget:
+    """At most `limit` restarts in any `window_seconds`: a server that keeps dying is
+    given up on, so the bot stops and its supervisor can act, instead of flapping."""
+
+    def __init__(
+        self, limit: int, window_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._limit = limit
+        self._window = window_seconds
+        self._clock = clock
+        self._spent: deque[float] = deque()
+
+    def spend(self) -> bool:
+        """Take one restart if the budget allows it now."""
+        now = self._clock()
+        while self._spent and now - self._spent[0] >= self._window:
+            self._spent.popleft()
+        if len(self._spent) >= self._limit:
+            return False
+        self._spent.append(now)
+        return True
+
 
 def run_embedded_mongo(server: EmbeddedMongo, timeout_seconds: float) -> Iterator[str]:
-    """Container resource: the URI of `server`, launched now unless it already was, and
-    stopped on shutdown."""
+    """Container resource: the URI of `server`, launched now unless it already was,
+    watched (and restarted) while in use, and stopped on shutdown."""
     try:
         server.launch()
         server.wait_until_ready(timeout_seconds)
+        server.watch(timeout_seconds)
         yield server.uri
     finally:
         server.stop()
@@ -141,13 +321,86 @@ def find_server_executable() -> str:
 
 def free_loopback_port() -> int:
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((HOST, 0))
         return int(probe.getsockname()[1])
+
+
+def describe_exit(code: int) -> str:
+    """`code -9 (SIGKILL)` for a signal, `code 1` otherwise."""
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"code {code} ({signal.Signals(-code).name})"
+    return f"code {code}"
+
+
+def read_tail(path: Path, lines: int) -> list[str]:
+    """The last `lines` non-blank lines of a text file, each cut to a readable length."""
+    try:
+        with path.open("rb") as file:
+            file.seek(max(0, file.seek(0, os.SEEK_END) - _LOG_TAIL_BYTES))
+            text = file.read().decode(errors="replace")
+    except OSError:
+        return []
+    found = [line.strip()[:_LOG_LINE_CHARS] for line in text.splitlines() if line.strip()]
+    return found[-lines:]
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Whether process `pid` itself holds a socket listening on `port`. Where /proc is
+    not available, whether anything accepts connections there."""
+    listening = _listening_inodes(port)
+    if listening is None:
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), 0.2):
+            return True
+        return False
+    return bool(listening & _socket_inodes(pid))
+
+
+def _listening_inodes(port: int) -> set[int] | None:
+    """Inodes of the IPv4 sockets listening on `port` for HOST (or on every address),
+    from Linux's /proc/net/tcp; None where there is no such table."""
+    addresses = {
+        f"{int.from_bytes(socket.inet_aton(address), sys.byteorder):08X}:{port:04X}"
+        for address in (HOST, "0.0.0.0")
+    }
+    try:
+        rows = _PROC_NET_TCP.read_text().splitlines()[1:]
+    except OSError:
+        return None
+    found = set()
+    for row in rows:
+        fields = row.split()
+        if len(fields) > 9 and fields[1] in addresses and fields[3] == _TCP_LISTEN:
+            found.add(int(fields[9]))
+    return found
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    """Inodes of the sockets process `pid` has open (its descriptors link `socket:[N]`)."""
+    found = set()
+    with contextlib.suppress(OSError):
+        for descriptor in os.scandir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(descriptor.path)
+                if target.startswith("socket:["):
+                    found.add(int(target[len("socket:[") : -1]))
+    return found
+
+
+def _end(process: subprocess.Popen[bytes], timeout_seconds: float) -> None:
+    """SIGTERM (the server flushes its data), then SIGKILL if it will not stop in time."""
+    process.terminate()
+    try:
+        process.wait(timeout_seconds)
+    except subprocess.TimeoutExpired:
+        log.warning("embedded MongoDB did not stop in %g s; killing it", timeout_seconds)
+        process.kill()
+        process.wait()
 
 
 def _die_with_parent() -> None:
     # Runs in the child between fork and exec: if the bot dies, even by SIGKILL,
     # the kernel sends the server SIGTERM, so no orphan keeps the data folder locked.
-    # (libc is resolved at import, so the child only makes the one system call.)
-    if _LIBC is not None:
-        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    # (prctl and its arguments are resolved at import: the child makes the one call.)
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, _SIGTERM)

@@ -1,45 +1,96 @@
-"""The `profilebot` command: `run`, `polling` or `chat`."""
+"""The `profilebot` command: `run`, `polling` or `chat`.
+
+Exit codes, for a supervisor:
+
+- 0: stopped as asked: SIGINT or SIGTERM once serving, or the end of the chat's input.
+- 1: an unexpected error (logged with its traceback).
+- 2: a configuration or start-up problem, named in one line on stderr.
+- 3: the embedded MongoDB server kept stopping and could not be restarted (one line).
+- 128 + N: signal N arrived during start-up (130 for SIGINT, 143 for SIGTERM; one line).
+"""
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.secrets import redact
-from infrastructure.settings import Settings, load_settings
 from infrastructure.startup_error import StartupError
-from presentation.bootstrap.logging_setup import configure_logging
+from presentation.entrypoints.interruption import Interrupted, StartUpSignals
+
+if TYPE_CHECKING:
+    from infrastructure.settings import Settings
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_STARTUP_ERROR = 2
+EXIT_EMBEDDED_MONGO_LOST = 3
 
 DEFAULT_LOCAL_USER_ID = 1
 CHAT_BANNER = (
     "BOT_TOKEN is not set, so this is a local chat: type to talk to the bot, Ctrl-D to quit."
 )
+NOBODY_TO_CHAT_WITH = (
+    "configuration error: BOT_TOKEN is not set (an empty value counts as unset) and stdin is"
+    " not a terminal, so `run` can neither poll Telegram nor chat; set BOT_TOKEN, or use"
+    " `profilebot chat` to pipe messages in"
+)
 
 log = logging.getLogger("profilebot")
 
 
+class EmbeddedMongoLost:
+    """The embedded server's `on_lost`: remembers why, and stops the bot the way a
+    supervisor would, with SIGTERM to the main thread, so that whatever phase the bot is
+    in (starting, polling, chatting) takes its one tested way out."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    def __call__(self, reason: str) -> None:
+        self.reason = reason
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, signal.SIG_IGN, None):
+            return  # nothing would catch it: the bot is already shutting down
+        main_thread = threading.main_thread().ident
+        assert main_thread is not None
+        signal.pthread_kill(main_thread, signal.SIGTERM)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    server_lost = EmbeddedMongoLost()
+    code = EXIT_OK
+    with StartUpSignals() as signals:
+        try:
+            code = _main(args, signals, server_lost)
+        except Interrupted as interrupted:
+            if server_lost.reason is None:
+                return _fail(str(interrupted), [], interrupted.exit_code)
+    if server_lost.reason is not None:
+        return _fail(server_lost.reason, [], EXIT_EMBEDDED_MONGO_LOST)
+    return code
+
+
+def _main(args: argparse.Namespace, signals: StartUpSignals, lost: EmbeddedMongoLost) -> int:
+    # Imported here, after the signal handlers, as everything slow is (pydantic first).
+    from infrastructure.settings import load_settings  # noqa: PLC0415
+    from presentation.bootstrap.logging_setup import configure_logging  # noqa: PLC0415
+
     try:
         settings = load_settings()
+        mode = _mode(args.command, settings)
     except StartupError as error:
         return _fail(str(error), [])
-    mode: str = args.command
-    if mode == "run":
-        mode = "polling" if settings.bot_token else "chat"
-    if mode == "polling" and settings.bot_token is None:
-        return _fail("configuration error: BOT_TOKEN is not set; polling needs a bot token", [])
     quiet_chat = mode == "chat" and "log_level" not in settings.model_fields_set
     configure_logging("WARNING" if quiet_chat else settings.log_level, settings.secrets())
     if args.command == "run" and mode == "chat":
         print(CHAT_BANNER, file=sys.stderr, flush=True)
     try:
-        _serve(mode, settings, args.user_id)
+        _serve(mode, settings, args.user_id, signals, lost)
     except StartupError as error:
         return _fail(str(error), settings.secrets())
     except KeyboardInterrupt:
@@ -50,42 +101,66 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_OK
 
 
-def _serve(mode: str, settings: Settings, user_id: int) -> None:
+def _mode(command: str, settings: "Settings") -> str:
+    """`polling` or `chat`. `run` chats only with someone at a terminal: under a service
+    manager (stdin not a terminal) a missing token is a configuration error, not a chat
+    that reads end of input and stops with 0."""
+    if command == "run":
+        if settings.bot_token is not None:
+            return "polling"
+        if sys.stdin is not None and sys.stdin.isatty():
+            return "chat"
+        raise StartupError(NOBODY_TO_CHAT_WITH)
+    if command == "polling" and settings.bot_token is None:
+        raise StartupError("configuration error: BOT_TOKEN is not set; polling needs a bot token")
+    return command
+
+
+def _serve(
+    mode: str, settings: "Settings", user_id: int, signals: StartUpSignals, lost: EmbeddedMongoLost
+) -> None:
     # An embedded server boots while aiogram is imported (seconds, either of them): both
     # happen before the settings could fail, so a configuration error still comes at once.
-    embedded = None if settings.mongo_uri else EmbeddedMongo(settings.embedded_mongo_path)
+    embedded = (
+        None if settings.mongo_uri else EmbeddedMongo(settings.embedded_mongo_path, on_lost=lost)
+    )
     try:
         if embedded is not None:
             embedded.launch()
-        _serve_with(mode, settings, user_id, embedded)
+        _serve_with(mode, settings, user_id, embedded, signals)
     finally:
         if embedded is not None:
             embedded.stop()  # normally already stopped, in order, by the container
 
 
 def _serve_with(
-    mode: str, settings: Settings, user_id: int, embedded: EmbeddedMongo | None
+    mode: str,
+    settings: "Settings",
+    user_id: int,
+    embedded: EmbeddedMongo | None,
+    signals: StartUpSignals,
 ) -> None:
     import asyncio  # noqa: PLC0415
 
     from presentation.bootstrap.lifecycle import open_container  # noqa: PLC0415
     from presentation.entrypoints.polling import run_polling  # noqa: PLC0415
-    from presentation.entrypoints.terminal_chat import (  # noqa: PLC0415
-        print_reply,
-        run_chat,
-        stdin_lines,
-    )
+    from presentation.entrypoints.terminal_chat import chat_in_terminal  # noqa: PLC0415
 
     with open_container(settings, embedded) as container:
-        if mode == "polling":
-            asyncio.run(run_polling(container))
-        else:
-            asyncio.run(run_chat(container, stdin_lines(), print_reply, user_id))
+        signals.check()
+        try:
+            if mode == "polling":
+                asyncio.run(run_polling(container))
+            else:
+                asyncio.run(chat_in_terminal(container, user_id))
+        except Interrupted as interrupted:
+            signals.ignore_further(interrupted.signum)
+            raise
 
 
-def _fail(message: str, secrets: list[str]) -> int:
+def _fail(message: str, secrets: list[str], code: int = EXIT_STARTUP_ERROR) -> int:
     print(f"profilebot: {redact(message, secrets)}", file=sys.stderr)
-    return EXIT_STARTUP_ERROR
+    return code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -95,7 +170,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Configuration comes from environment variables and .env (see the README).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = commands.add_parser("run", help="poll Telegram if BOT_TOKEN is set, else chat locally")
+    run = commands.add_parser(
+        "run", help="poll Telegram if BOT_TOKEN is set, else chat here (needs a terminal)"
+    )
     commands.add_parser("polling", help="long-poll the Telegram Bot API at TELEGRAM_API_URL")
     chat = commands.add_parser("chat", help="talk to the bot in this terminal, no Telegram needed")
     for command in (run, chat):

@@ -6,9 +6,10 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from aiogram.enums import ChatType
 from aiogram.methods import SendMessage, TelegramMethod
@@ -16,6 +17,7 @@ from aiogram.types import Chat, Message, Update, User
 from dependency_injector import providers
 
 from presentation.bootstrap.container import Container
+from presentation.entrypoints.interruption import stop_signals_cancel_this_task
 from presentation.entrypoints.local_session import LocalBotSession
 
 # A well-formed token that no real bot has; its id (1) keeps chat conversations apart from
@@ -23,6 +25,13 @@ from presentation.entrypoints.local_session import LocalBotSession
 LOCAL_BOT_TOKEN = "1:local-terminal-chat"
 
 log = logging.getLogger(__name__)
+
+
+async def chat_in_terminal(container: Container, user_id: int) -> None:
+    """The chat `profilebot chat` runs: stdin to stdout until end of input; SIGINT (Ctrl-C)
+    or SIGTERM end it the same way, so the storage is closed in order afterwards."""
+    with stop_signals_cancel_this_task():
+        await run_chat(container, stdin_lines(), print_reply, user_id)
 
 
 async def run_chat(
@@ -51,7 +60,9 @@ async def run_chat(
     container.bot_token.override(providers.Object(LOCAL_BOT_TOKEN))
     container.bot_session.override(providers.Object(LocalBotSession(on_request)))
     bot, dispatcher = container.bot(), container.dispatcher()
-    update_ids = itertools.count(1)
+    # Handled update ids are remembered in MongoDB, so each run numbers its updates after
+    # every earlier run's: from the clock, in microseconds.
+    update_ids = itertools.count(time.time_ns() // 1_000)
     async for text in lines:
         if output_closed:
             break
@@ -79,29 +90,22 @@ def local_update(update_id: int, user_id: int, text: str) -> Update:
 async def stdin_lines() -> AsyncIterator[str]:
     """Non-blank lines from stdin until end of input, with a prompt when it is a terminal.
 
-    Read by a daemon thread: a thread blocked in `input()` must not keep the process alive
+    Read by a daemon thread: a thread blocked reading stdin must not keep the process alive
     after Ctrl-C, as one in the loop's default executor would.
     """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[str | None] = asyncio.Queue()
-    prompt = "you> " if sys.stdin.isatty() else ""
+    typed = sys.stdin.isatty()
+    lines = _typed_lines("you> ") if typed else _piped_lines(sys.stdin)
 
     def read() -> None:
-        while True:
-            try:
-                line: str | None = input(prompt)
-            except (EOFError, OSError):
-                line = None
-                if prompt:
-                    print()  # end the prompt's line, as shells do on Ctrl-D
+        for line in itertools.chain(lines, [None]):
             try:
                 loop.call_soon_threadsafe(queue.put_nowait, line)
             except RuntimeError:  # the chat ended (its loop is closed) before input did
                 return
-            if line is None:
-                return
-            if prompt:
-                ready.wait()
+            if typed and line is not None:
+                ready.wait()  # the prompt comes after the reply
                 ready.clear()
 
     ready = threading.Event()
@@ -110,6 +114,35 @@ async def stdin_lines() -> AsyncIterator[str]:
         if line.strip():
             yield line
         ready.set()
+
+
+def _typed_lines(prompt: str) -> Iterator[str]:
+    """Lines typed at a terminal, each after a prompt."""
+    while True:
+        try:
+            yield input(prompt)
+        except (EOFError, OSError):
+            print()  # end the prompt's line, as shells do on Ctrl-D
+            return
+
+
+def _piped_lines(stream: TextIO) -> Iterator[str]:
+    """Lines from a pipe or a file, read from its descriptor. Not `stream.readline()`: a
+    thread blocked in it holds the stream's lock, and a chat ended by a signal before its
+    input ends would then abort at exit, unable to take that lock to close stdin."""
+    descriptor, encoding = stream.fileno(), stream.encoding or "utf-8"
+    pending = b""
+    while True:
+        try:
+            chunk = os.read(descriptor, 65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            break
+        *complete, pending = (pending + chunk).split(b"\n")
+        yield from (line.decode(encoding, errors="replace") for line in complete)
+    if pending:
+        yield pending.decode(encoding, errors="replace")
 
 
 def print_reply(text: str) -> None:

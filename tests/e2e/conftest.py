@@ -30,6 +30,17 @@ def env(bot_api: FakeBotApi, mongo_server: EmbeddedMongo, db_name: str) -> dict[
 
 
 @pytest.fixture
+def embedded_env(tmp_path: Path, bot_api: FakeBotApi) -> dict[str, str]:
+    """Polling on the embedded server (no MONGO_URI), its data folder under `tmp_path`."""
+    return clean_env(
+        BOT_TOKEN=BOT_TOKEN,
+        TELEGRAM_API_URL=bot_api.url,
+        EMBEDDED_MONGO_PATH=str(tmp_path / "mongo"),
+        LOG_LEVEL="INFO",
+    )
+
+
+@pytest.fixture
 def bot(tmp_path: Path, env: dict[str, str]) -> Iterator[BotProcess]:
     process = BotProcess(tmp_path, env)
     yield process

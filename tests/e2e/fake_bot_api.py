@@ -38,6 +38,8 @@ class FakeBotApi:
         self.reply_delay = 0.0
         """Seconds `sendMessage` takes to answer, to keep an update in progress."""
         self._faults: dict[str, list[str]] = {}
+        self._held: dict[str, asyncio.Event] = {}
+        """Methods whose calls wait, unanswered, until released (touched in the loop only)."""
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -56,6 +58,8 @@ class FakeBotApi:
         return self
 
     def __exit__(self, *_: object) -> None:
+        for method in list(self._held):
+            self.release(method)
         if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -81,6 +85,24 @@ class FakeBotApi:
         assert set(faults) <= set(FAULTS), faults
         with self._changed:
             self._faults.setdefault(method.lower(), []).extend(faults)
+
+    def hold(self, method: str) -> None:
+        """Leave calls of `method` unanswered, as a hung Bot API would, until `release`
+        (at the latest when the fake stops)."""
+
+        async def hold() -> None:
+            self._held.setdefault(method.lower(), asyncio.Event())
+
+        asyncio.run_coroutine_threadsafe(hold(), self._loop).result(10)
+
+    def release(self, method: str) -> None:
+        """Answer the held calls of `method`, and later ones at once."""
+
+        async def release() -> None:
+            if (held := self._held.pop(method.lower(), None)) is not None:
+                held.set()
+
+        asyncio.run_coroutine_threadsafe(release(), self._loop).result(10)
 
     def replies_to(self, chat_id: int) -> list[str]:
         """The texts delivered to `chat_id` (calls answered with a fault are not)."""
@@ -153,6 +175,8 @@ class FakeBotApi:
             self._changed.notify_all()
         if fault is not None:
             return _faulty_answer(request, fault)
+        if (held := self._held.get(method)) is not None:
+            await held.wait()
         if method == "getupdates":
             result: Any = await self._get_updates(params)
         elif method == "getme":

@@ -1,5 +1,7 @@
-"""The `profilebot` command as a user runs it: local chat, embedded database, bad set-ups."""
+"""The `profilebot` command as a user runs it: local chat (piped and in a terminal), embedded
+database, bad set-ups."""
 
+import signal
 import subprocess
 from pathlib import Path
 
@@ -9,6 +11,7 @@ from infrastructure.embedded_mongo import EmbeddedMongo
 from presentation.entrypoints.cli import CHAT_BANNER
 from presentation.telegram import texts
 from tests.e2e.profilebot_process import clean_env, profilebot_command, run
+from tests.e2e.terminal import Terminal
 
 pytestmark = pytest.mark.e2e
 
@@ -59,16 +62,44 @@ def test_chat_stops_quietly_when_its_reader_goes_away(
     assert chat.stderr.read() == ""
 
 
-def test_run_without_configuration_chats_on_an_embedded_database_that_persists(
+@pytest.mark.mongo
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_a_signal_ends_a_piped_chat_whose_input_is_still_open_with_exit_code_0(
+    tmp_path: Path, mongo_server: EmbeddedMongo, db_name: str, stop_signal: signal.Signals
+) -> None:
+    env = clean_env(MONGO_URI=mongo_server.uri, MONGO_DB=db_name)
+    chat = subprocess.Popen(
+        [profilebot_command(), "chat"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+        text=True,
+    )
+    assert chat.stdin is not None
+    assert chat.stdout is not None
+    chat.stdin.write("/help\n")
+    chat.stdin.flush()
+    assert chat.stdout.readline() == texts.HELP.splitlines()[0] + "\n"  # serving
+
+    chat.send_signal(stop_signal)
+
+    _, errors = chat.communicate(timeout=60)  # closes stdin only after the signal
+    assert chat.returncode == 0, errors
+    assert errors == ""
+
+
+def test_chat_without_configuration_uses_an_embedded_database_that_persists(
     tmp_path: Path,
 ) -> None:
     env = clean_env()
 
-    first = run(["run"], tmp_path, env, stdin="/start\nAda\n")
-    second = run(["run", "--user-id", "1"], tmp_path, env | {"LOG_LEVEL": "DEBUG"}, stdin="/me\n")
+    first = run(["chat"], tmp_path, env, stdin="/start\nAda\n")
+    second = run(["chat", "--user-id", "1"], tmp_path, env | {"LOG_LEVEL": "DEBUG"}, stdin="/me\n")
 
     assert first.returncode == 0, first.stderr
-    assert first.stderr.strip() == CHAT_BANNER
+    assert first.stderr == ""
     assert replies(first.stdout) == [texts.ASK_NAME, texts.registered("Ada")]
     # The second run could not open the data folder had the first left its server running.
     assert second.returncode == 0, second.stderr
@@ -78,6 +109,45 @@ def test_run_without_configuration_chats_on_an_embedded_database_that_persists(
     positions = [second.stderr.find(line) for line in shutdown]
     assert -1 not in positions
     assert positions == sorted(positions), second.stderr
+
+
+def test_run_in_a_terminal_without_a_token_shows_the_banner_chats_and_stops_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    terminal = Terminal([profilebot_command(), "run"], tmp_path, clean_env(LOG_LEVEL="INFO"))
+    try:
+        terminal.wait_for(CHAT_BANNER)
+        terminal.wait_for("you> ")
+        terminal.type("/start\n")
+        terminal.wait_for(texts.ASK_NAME)
+        terminal.type("Ada\n")
+        terminal.wait_for(texts.registered("Ada"))
+
+        terminal.type("\x03")  # Ctrl-C
+
+        assert terminal.wait_for_exit() == 0
+    finally:
+        terminal.close()
+    shown = terminal.output()
+    # Ctrl-C reached the bot alone; it stopped its server after closing its client.
+    assert shown.index("MongoDB client closed") < shown.index("stopped embedded MongoDB")
+    assert "exited unexpectedly" not in shown
+    assert "Traceback" not in shown
+
+
+@pytest.mark.parametrize("token", ["", None], ids=["BOT_TOKEN=", "BOT_TOKEN unset"])
+def test_run_without_a_token_and_without_a_terminal_is_a_configuration_error(
+    tmp_path: Path, token: str | None
+) -> None:
+    env = clean_env() if token is None else clean_env(BOT_TOKEN=token)
+
+    result = run(["run"], tmp_path, env, stdin="/start\n")
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("profilebot: configuration error: BOT_TOKEN is not set"), line
+    assert not (tmp_path / ".data").exists()  # refused before any server was started
 
 
 @pytest.mark.parametrize(
