@@ -3,12 +3,16 @@
 import json
 import signal
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from pymongo import MongoClient
 
+from infrastructure.embedded_mongo import free_loopback_port
 from presentation.telegram import texts
 from presentation.telegram.commands import BOT_COMMANDS
 from tests.e2e.conftest import BOT_TOKEN
@@ -118,3 +122,39 @@ def test_an_unreachable_bot_api_is_one_line_and_exit_code_2(
         "profilebot: the Telegram Bot API at http://127.0.0.1:1 failed: TelegramNetworkError"
     ]
     assert "Traceback" not in process.output()
+
+
+def test_health_and_metrics_are_served_beside_polling_on_http_port(
+    tmp_path: Path, env: dict[str, str], bot_api: FakeBotApi
+) -> None:
+    port = free_loopback_port()
+    bot = BotProcess(tmp_path, env | {"HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port)})
+    try:
+        bot_api.send_text(ADA, "/start")
+        bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+        base = f"http://127.0.0.1:{port}"
+
+        assert _get(f"{base}/health/live")[0] == 200
+        assert _get(f"{base}/health/ready")[0] == 200
+        status, metrics = _get(f"{base}/metrics")
+    finally:
+        assert bot.terminate() == 0, bot.output()
+
+    assert status == 200
+    updates = {
+        (s.labels["type"], s.labels["outcome"]): s.value
+        for family in text_string_to_metric_families(metrics)
+        if family.name == "profilebot_updates"
+        for s in family.samples
+        if s.name == "profilebot_updates_total"
+    }
+    assert updates == {("message", "ok"): 1.0}
+    assert 'profilebot_telegram_requests_total{method="SendMessage",status="ok"} 1.0' in metrics
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
