@@ -133,7 +133,11 @@ class Container(containers.DeclarativeContainer):
 
     # Telegram
     bot_token = providers.Callable(_bot_token, settings=settings)
-    bot_session = providers.Singleton(telegram_session, api_url=settings.provided.telegram_api_url)
+    bot_session = providers.Singleton(
+        telegram_session,
+        api_url=settings.provided.telegram_api_url,
+        observe=metrics.provided.observe_telegram_request,
+    )
     bot = providers.Singleton(Bot, token=bot_token, session=bot_session)
     in_flight = providers.Singleton(InFlightUpdates)
     flood_control = providers.Singleton(
