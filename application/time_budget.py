@@ -16,8 +16,22 @@ _deadline: ContextVar[float | None] = ContextVar("storage_deadline", default=Non
 
 @contextmanager
 def time_budget(seconds: float) -> Iterator[None]:
-    """Storage calls made inside share `seconds`, counted from now (`time.monotonic`)."""
-    token = _deadline.set(time.monotonic() + seconds)
+    """Storage calls made inside share `seconds`, counted from now (`time.monotonic`); a
+    budget opened inside another never outlasts it."""
+    outer = _deadline.get()
+    deadline = time.monotonic() + seconds
+    token = _deadline.set(deadline if outer is None else min(outer, deadline))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+@contextmanager
+def outside_budget() -> Iterator[None]:
+    """Storage calls made inside are not the request's, and get only their own ceiling:
+    work the user no longer waits for (a write after the reply went out)."""
+    token = _deadline.set(None)
     try:
         yield
     finally:

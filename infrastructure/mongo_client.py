@@ -64,12 +64,14 @@ def create_mongo_client(
             maxPoolSize=max(100, settings.mongo_executor_threads),
             minPoolSize=settings.mongo_executor_threads,
             timeoutMS=settings.mongo_operation_timeout_ms,
-            # A confirmation sent to a user must survive a crash of the database: writes are
-            # acknowledged once journaled. A write that failed with a retryable error (its
+            # A confirmation sent to a user must survive a crash of the database and a failover:
+            # writes are acknowledged once a majority of the replica set has journaled them (a
+            # write on the primary alone can be rolled back when another member takes over).
+            # A write that failed with a retryable error (its
             # answer lost to a network error, a failover) is retried, as often as `timeoutMS`
             # allows (pymongo retries only once without a timeout), and the server applies it
             # at most once.
-            w=1,
+            w="majority",
             journal=True,
             retryWrites=True,
             retryReads=True,

@@ -18,6 +18,9 @@ from application.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
+_GRACE_SECONDS = 0.05
+"""Lets pymongo's own timeout error, which says more, win the race at the deadline."""
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -61,12 +64,20 @@ class MongoExecutor:
         if request_deadline is not None:
             deadline = min(deadline, request_deadline)
         context = contextvars.copy_context()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise StorageUnavailable("MongoDB call found its time budget spent before it started")
+        future = self._pool.submit(context.run, self._counted, deadline, call, args, kwargs)
         with self._counts:
             self._submitted += 1
-        future = self._pool.submit(context.run, self._counted, deadline, call, args, kwargs)
         future.add_done_callback(self._uncount_if_never_run)
         try:
-            return await asyncio.wrap_future(future, loop=loop)
+            # The thread's pymongo timeout ends a running call at the deadline; this ends the
+            # wait of a call still queued then (and takes it off the queue).
+            async with asyncio.timeout(remaining + _GRACE_SECONDS):
+                return await asyncio.wrap_future(future, loop=loop)
+        except TimeoutError:
+            raise StorageUnavailable("MongoDB call waited its whole time budget") from None
         except PyMongoError as error:
             raise StorageUnavailable(f"MongoDB call failed: {type(error).__name__}") from error
 

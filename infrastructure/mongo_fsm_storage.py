@@ -164,7 +164,10 @@ def upsert_unless_handled(states: Collection[Document], query: Document, update:
     try:
         states.update_one(query, [{"$set": update}], upsert=True)
     except DuplicateKeyError:
-        return False
+        # Either `handled` already holds the update, or another process inserted the
+        # document first (MongoDB does not retry an upsert whose query is not plain
+        # equality). The document exists now: the same update without upsert tells which.
+        return states.update_one(query, [{"$set": update}]).matched_count > 0
     return True
 
 

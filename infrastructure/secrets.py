@@ -28,8 +28,12 @@ def mongo_uri_secrets(uri: str) -> list[str]:
 
 
 def mongo_password(uri: str) -> str | None:
-    """The password in a MongoDB URI's user info, if any (as written, still encoded)."""
-    rest = uri.split("://", 1)[-1].split("/", 1)[0]
+    """The password in a MongoDB URI's user info, if any (as written, still encoded).
+
+    The user info ends at the last `@` before the options: a password with an unencoded
+    `/` or `@` in it (which drivers may reject, and then print) still counts whole.
+    """
+    rest = uri.split("://", 1)[-1].split("?", 1)[0]
     userinfo, at, _ = rest.rpartition("@")
     if not at or ":" not in userinfo:
         return None

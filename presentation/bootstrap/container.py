@@ -153,5 +153,6 @@ class Container(containers.DeclarativeContainer):
         flood_control=flood_control,
         in_flight=in_flight,
         storage_budget_seconds=settings.provided.mongo_operation_timeout_seconds,
+        conversation_ttl_seconds=settings.provided.fsm_state_ttl_seconds,
         update_observers=providers.List(metrics.provided.observe_update),
     )

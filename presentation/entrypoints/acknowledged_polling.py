@@ -8,6 +8,7 @@ ones that had finished. Updates are still handled concurrently, each in a task o
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 BACKOFF = BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0.1)
 """aiogram's own polling backoff, used when getUpdates fails."""
+IDLE_REFETCH_SECONDS = 0.5
+"""How long to wait before fetching again when a fetch brought only updates in progress."""
 
 
 class UpdateWindow:
@@ -78,15 +81,19 @@ async def poll(
     allowed = dispatcher.resolve_used_update_types()
     tasks: set[asyncio.Task[None]] = set()
 
+    finished = asyncio.Event()
+
     async def handle(update: Update) -> None:
         try:
             await dispatcher.feed_update(bot, update)
         except Exception:
             log.exception("update %d failed", update.update_id)
-        finally:  # handled, well or not: a failure is not cured by handling it again
-            window.finish(update.update_id)
-            if on_update_done is not None:
-                on_update_done()
+        # Handled, well or not (a failure is not cured by handling it again); an update
+        # cancelled at exit is not: it stays unconfirmed and comes back.
+        window.finish(update.update_id)
+        finished.set()
+        if on_update_done is not None:
+            on_update_done()
 
     stopping = asyncio.create_task(stop.wait())
     try:
@@ -106,11 +113,18 @@ async def poll(
                 await backoff.asleep()
                 continue
             backoff.reset()
-            for update in updates:
-                if window.start(update.update_id):
-                    task = asyncio.create_task(handle(update))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
+            new = [update for update in updates if window.start(update.update_id)]
+            for update in new:
+                task = asyncio.create_task(handle(update))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            if updates and not new:
+                # Telegram answers at once while an update in progress holds the offset
+                # back: wait for one to finish (or a new one to be due) instead of spinning.
+                finished.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(IDLE_REFETCH_SECONDS):
+                        await finished.wait()
     finally:
         stopping.cancel()
     return window

@@ -27,6 +27,7 @@ def build_dispatcher(
     flood_control: FloodControl,
     in_flight: InFlightUpdates,
     storage_budget_seconds: float,
+    conversation_ttl_seconds: float = 24 * 60 * 60,
     update_observers: Sequence[UpdateObserver] = (),
 ) -> Dispatcher:
     """Routers over `storage`, with the update middlewares in this order, outermost first:
@@ -42,7 +43,7 @@ def build_dispatcher(
     lock or a round trip.
     """
     dispatcher = Dispatcher(disable_fsm=True)
-    dispatcher.fsm = LazyFSMMiddleware(storage=storage)
+    dispatcher.fsm = LazyFSMMiddleware(storage, unsaved_max_age_seconds=conversation_ttl_seconds)
     chain = dispatcher.update.outer_middleware
     builtin = list(chain)
     for middleware in builtin:

@@ -93,3 +93,14 @@ async def test_a_rename_redelivered_after_it_was_recorded_does_not_rename_twice(
 
     assert [u["name"] for u in bot.stored_users()] == ["Grace"]
     assert await bot.send("Bob") == [texts.renamed("Bob")]  # the open rename was untouched
+
+
+async def test_a_question_asked_and_recorded_is_not_asked_again_when_delivered_again(
+    bot: BotUnderTest, restarted: Callable[[Update], Any]
+) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+    rename = local_update(700, ADA, "/rename")
+    assert await bot.feed(rename) == [texts.ask_new_name("Ada")]
+
+    assert await restarted(rename) == []

@@ -16,6 +16,7 @@ from infrastructure.mongo_fsm_storage import (
     HANDLED_REMEMBERED,
     MongoFSMStorage,
 )
+from presentation.telegram.conversation_store import ConversationStore
 from presentation.telegram.states import Registration
 
 pytestmark = pytest.mark.mongo
@@ -214,3 +215,9 @@ async def test_handled_updates_outlive_an_expired_state(
     assert snapshot.state is None
     assert dict(snapshot.data) == {}
     assert snapshot.handled == frozenset({101})
+
+
+async def test_it_is_the_conversation_store_the_bot_expects(storage: MongoFSMStorage) -> None:
+    store: ConversationStore = storage  # checked by mypy, not only at run time
+
+    assert isinstance(store, ConversationStore)

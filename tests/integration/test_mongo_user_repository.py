@@ -179,3 +179,22 @@ async def test_a_call_gets_only_what_is_left_of_the_request_budget(
         await users.get(UserId(7))
 
     assert time.monotonic() - started < 1.5  # the executor's own limit is 3 s
+
+
+async def test_a_call_still_queued_at_the_deadline_is_given_up(
+    users: MongoUserRepository, fail_points: FailPoints
+) -> None:
+    busy = MongoExecutor(max_workers=1, timeout_seconds=3)
+    slow = MongoUserRepository(users._users.database, busy)
+    fail_points.fail(["find"], times=1, blockConnection=True, blockTimeMS=1500)
+    try:
+        first = asyncio.create_task(slow.get(UserId(7)))  # holds the only thread 1.5 s
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        with time_budget(0.3), pytest.raises(StorageUnavailable, match="waited its whole"):
+            await slow.get(UserId(8))
+        assert time.monotonic() - started < 1.0  # not the 1.4 s the thread stays busy
+        await first
+        assert busy.queued == 0
+    finally:
+        busy.shutdown()

@@ -67,3 +67,10 @@ def test_an_unusable_uri_is_reported_without_its_password_in_any_spelling() -> N
     assert message.startswith("configuration error: MONGO_URI is not usable: ")
     assert "p%40ss" not in message
     assert "p@ss" not in message
+
+
+def test_a_password_with_an_unencoded_slash_or_at_sign_counts_whole() -> None:
+    uri = "mongodb://ada:2024/Summer@x!@db.example:27017/profilebot?authSource=admin"
+
+    assert "2024/Summer@x!" in mongo_uri_secrets(uri)
+    assert redact(f"MongoDB at {uri} failed", mongo_uri_secrets(uri)) == "MongoDB at *** failed"

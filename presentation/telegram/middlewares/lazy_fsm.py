@@ -8,11 +8,14 @@ round trip and fails while the database is down; it writes every change at once,
 - changes are kept until the handler has returned, replies sent, then written in one write
   that also records the update as handled. A crash before that write leaves the update
   unrecorded, so its redelivery is handled again (use cases are idempotent for that) and the
-  user gets the answer they were owed; after it, a redelivery is recognised at its first
-  read and dropped. An update that only reads is not recorded: answering it twice is
-  harmless;
-- a write that fails after the replies went out is kept in memory and carried into the
-  user's next update, so the user's conversation is where the replies said it is.
+  user gets the answer they were owed; after it, a redelivery is recognised by the read that
+  precedes any change (a change without a read reads first) and dropped. An update that only
+  reads is not recorded: answering it twice is harmless. If the handler fails after its use
+  case succeeded (its reply could not be sent), its change is still written, unrecorded;
+- that write is the user's no longer: it runs outside the update's time budget. If it fails,
+  the change is kept in memory (for at most the conversation's time to live, and for a
+  bounded number of users) and carried into the user's next update, so the conversation is
+  where the replies said it is. A process that dies meanwhile loses it.
 
 aiogram's `StateFilter` reads `raw_state`, which is not provided here: filter on state with
 `presentation.telegram.filters.InState`. Keeping one user's updates in order is
@@ -20,6 +23,7 @@ aiogram's `StateFilter` reads `raw_state`, which is not provided here: filter on
 """
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, cast
@@ -34,6 +38,7 @@ from aiogram.fsm.storage.memory import DisabledEventIsolation
 from aiogram.types import TelegramObject, Update
 
 from application.errors import RequestAlreadyHandled, StorageUnavailable
+from application.time_budget import outside_budget
 from presentation.telegram.conversation_store import ConversationStore
 from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
 
@@ -56,21 +61,57 @@ class _Change:
         return self.state is not _UNCHANGED or self.data is not _UNCHANGED
 
 
+class Unsaved:
+    """Changes whose write failed, by conversation, until written, superseded or too old."""
+
+    def __init__(
+        self,
+        max_age_seconds: float,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_age = max_age_seconds
+        self._max_entries = max_entries
+        self._clock = clock
+        self._changes: dict[StorageKey, tuple[float, _Change]] = {}
+
+    def __len__(self) -> int:
+        return len(self._changes)
+
+    def get(self, key: StorageKey) -> _Change | None:
+        entry = self._changes.get(key)
+        if entry is None:
+            return None
+        if self._clock() - entry[0] > self._max_age:  # the conversation would have expired
+            del self._changes[key]
+            return None
+        return entry[1]
+
+    def keep(self, key: StorageKey, change: _Change) -> None:
+        self._changes.pop(key, None)
+        if len(self._changes) >= self._max_entries:
+            del self._changes[next(iter(self._changes))]  # the oldest
+        self._changes[key] = (self._clock(), change)
+
+    def forget(self, key: StorageKey) -> None:
+        self._changes.pop(key, None)
+
+
 class Conversation(FSMContext):
     """The FSM context of one update: reads once, writes once, at the end.
 
     `unsaved` is shared by every update's conversation: changes whose write failed, by key.
     """
 
-    def __init__(
-        self, context: FSMContext, update_id: int | None, unsaved: dict[StorageKey, _Change]
-    ) -> None:
+    def __init__(self, context: FSMContext, update_id: int | None, unsaved: Unsaved) -> None:
         super().__init__(context.storage, context.key)
         self._update_id = update_id
         self._unsaved = unsaved
-        self._carried = unsaved.get(self.key)
-        self._change = replace(self._carried) if self._carried else _Change()
+        carried = unsaved.get(self.key)
+        self._change = replace(carried) if carried else _Change()
         self._read: tuple[str | None, Mapping[str, Any]] | None = None
+        self.refused_as_handled = False
+        """The final write found this update already recorded (a redelivery)."""
 
     async def get_state(self) -> str | None:
         if not isinstance(self._change.state, _Unchanged):
@@ -78,6 +119,7 @@ class Conversation(FSMContext):
         return (await self._stored())[0]
 
     async def set_state(self, state: StateType = None) -> None:
+        await self._check_not_handled()
         self._change.state = state.state if isinstance(state, State) else state
 
     async def get_data(self) -> dict[str, Any]:
@@ -86,6 +128,7 @@ class Conversation(FSMContext):
         return dict((await self._stored())[1])
 
     async def set_data(self, data: Mapping[str, Any]) -> None:
+        await self._check_not_handled()
         self._change.data = dict(data)
 
     async def update_data(
@@ -96,30 +139,32 @@ class Conversation(FSMContext):
         return dict(merged)
 
     async def clear(self) -> None:
+        await self._check_not_handled()
         self._change = _Change(state=None, data={})
 
-    async def flush(self) -> None:
-        """Write this update's changes, if any, recording the update as handled."""
-        await self._flush(self._change, self._update_id)
-
-    async def flush_carried(self) -> None:
-        """The update failed: write only what an earlier update left unsaved, if anything,
-        without recording this one as handled."""
-        if self._carried:
-            await self._flush(self._carried, None)
-
-    async def _flush(self, change: _Change, update_id: int | None) -> None:
-        if not change:
+    async def flush(self, *, record: bool = True) -> None:
+        """Write the changes, if any (an earlier update's unsaved ones included), recording
+        the update as handled unless `record` is false (the update failed)."""
+        if not self._change:
             return
         try:
-            await self._write(change, update_id)
+            with outside_budget():
+                await self._write(self._change, self._update_id if record else None)
         except StorageUnavailable as error:
-            self._unsaved[self.key] = change
+            self._unsaved.keep(self.key, self._change)
             log.warning("conversation change kept in memory until it can be written (%s)", error)
         except RequestAlreadyHandled:
+            self._unsaved.forget(self.key)
+            self.refused_as_handled = True
             log.info("update %s was handled before; its changes were not written", self._update_id)
         else:
-            self._unsaved.pop(self.key, None)
+            self._unsaved.forget(self.key)
+
+    async def _check_not_handled(self) -> None:
+        """Before a change: the read that tells a redelivery apart (a no-op once read, and
+        for a storage that keeps no record)."""
+        if isinstance(self.storage, ConversationStore):
+            await self._stored()
 
     async def _stored(self) -> tuple[str | None, Mapping[str, Any]]:
         """The conversation as stored, read once; raises `RequestAlreadyHandled` when this
@@ -152,9 +197,9 @@ class LazyFSMMiddleware(FSMContextMiddleware):
     """Provides `state` (a `Conversation`) without touching storage until something asks
     for it, and writes its changes once the handler has returned."""
 
-    def __init__(self, storage: BaseStorage) -> None:
+    def __init__(self, storage: BaseStorage, unsaved_max_age_seconds: float) -> None:
         super().__init__(storage=storage, events_isolation=DisabledEventIsolation())
-        self._unsaved: dict[StorageKey, _Change] = {}
+        self._unsaved = Unsaved(unsaved_max_age_seconds)
 
     async def __call__(
         self,
@@ -168,15 +213,19 @@ class LazyFSMMiddleware(FSMContextMiddleware):
             return await handler(event, data)
         update_id = event.update_id if isinstance(event, Update) else None
         conversation = data["state"] = Conversation(context, update_id, self._unsaved)
+        trace = data.get(TRACE_KEY)
         try:
             result = await handler(event, data)
         except RequestAlreadyHandled:
-            trace = data.get(TRACE_KEY)
             if isinstance(trace, UpdateTrace):
                 trace.outcome = "duplicate"
             return UNHANDLED
-        except BaseException:
-            await conversation.flush_carried()
+        except Exception:
+            # Handlers change state only after their use case succeeded: what is here
+            # happened, even if the reply failed. Not recorded: the update did not finish.
+            await conversation.flush(record=False)
             raise
         await conversation.flush()
+        if conversation.refused_as_handled and isinstance(trace, UpdateTrace):
+            trace.outcome = "duplicate"
         return result

@@ -4,6 +4,7 @@ record for whoever else observes updates (metrics).
 Never the message text: what users type stays out of the logs.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -35,7 +36,7 @@ class UpdateRecord:
     kind: str
     """The update's type (`message`, …), or `unknown`."""
     outcome: str
-    """`ok`, `ignored`, `duplicate`, `throttled` or `error:<exception class>`."""
+    """`ok`, `ignored`, `duplicate`, `throttled`, `cancelled` or `error:<exception class>`."""
     seconds: float
 
 
@@ -59,6 +60,9 @@ class UpdateLog(BaseMiddleware):
         started = time.perf_counter()
         try:
             result = await handler(event, data)
+        except asyncio.CancelledError:
+            trace.outcome = "cancelled"
+            raise
         except Exception as error:
             trace.outcome = f"error:{type(error).__name__}"
             raise

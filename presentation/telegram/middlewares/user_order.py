@@ -1,5 +1,6 @@
-"""One user's updates are handled one at a time, in the order they arrived, whoever of the
-bot's parts answers them: handlers, the errors router, flood warnings.
+"""One user's updates are handled one at a time, in the order they arrived, and so are their
+replies, the errors router's apologies included. (A flood warning is sent before the lock:
+it may overtake the reply to an earlier message.)
 
 aiogram's `SimpleEventIsolation` keeps a lock for every user it has ever seen, for the life
 of the process; `UserLocks` keeps one only while an update of that user is being handled or
