@@ -136,20 +136,25 @@ def test_health_and_metrics_are_served_beside_polling_on_http_port(
 
         assert _get(f"{base}/health/live")[0] == 200
         assert _get(f"{base}/health/ready")[0] == 200
-        status, metrics = _get(f"{base}/metrics")
+        # The update is counted when it ends: after its reply, its conversation is written.
+        deadline = time.monotonic() + 30
+        while not _updates(metrics := _get(f"{base}/metrics")[1]) and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         assert bot.terminate() == 0, bot.output()
 
-    assert status == 200
-    updates = {
+    assert _updates(metrics) == {("message", "ok"): 1.0}
+    assert 'profilebot_telegram_requests_total{method="SendMessage",status="ok"} 1.0' in metrics
+
+
+def _updates(metrics: str) -> dict[tuple[str, str], float]:
+    return {
         (s.labels["type"], s.labels["outcome"]): s.value
         for family in text_string_to_metric_families(metrics)
         if family.name == "profilebot_updates"
         for s in family.samples
         if s.name == "profilebot_updates_total"
     }
-    assert updates == {("message", "ok"): 1.0}
-    assert 'profilebot_telegram_requests_total{method="SendMessage",status="ok"} 1.0' in metrics
 
 
 def _get(url: str) -> tuple[int, str]:

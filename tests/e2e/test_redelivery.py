@@ -33,8 +33,10 @@ def test_kill_9_while_registering_then_restart_answers_the_name_and_stores_it_on
     fail_points.fail(["insert"], times=1, blockConnection=True, blockTimeMS=5000)
     fetches = len(bot_api.calls_of("getUpdates"))
     bot_api.send_text(ADA, "Ada")
-    bot_api.wait_until(lambda: len(bot_api.calls_of("getUpdates")) > fetches)
-    time.sleep(1.5)  # the name was fetched; its handler is now waiting for the insert
+    # Taken once the bot asks again after the call that brought it (+1 if that call was
+    # not yet waiting when counted).
+    bot_api.wait_until(lambda: len(bot_api.calls_of("getUpdates")) > fetches + 1)
+    time.sleep(1)  # its handler is now waiting for the insert
 
     bot.kill()
     fail_points.off()
