@@ -40,15 +40,7 @@ def test_chat_stops_quietly_when_its_reader_goes_away(
     tmp_path: Path, mongo_server: EmbeddedMongo, db_name: str
 ) -> None:
     env = clean_env(MONGO_URI=mongo_server.uri, MONGO_DB=db_name, FLOOD_BURST="10000")
-    chat = subprocess.Popen(
-        [profilebot_command(), "chat"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=tmp_path,
-        env=env,
-        text=True,
-    )
+    chat = piped_chat(tmp_path, env)
     assert chat.stdin is not None
     assert chat.stdout is not None
     assert chat.stderr is not None
@@ -68,15 +60,7 @@ def test_a_signal_ends_a_piped_chat_whose_input_is_still_open_with_exit_code_0(
     tmp_path: Path, mongo_server: EmbeddedMongo, db_name: str, stop_signal: signal.Signals
 ) -> None:
     env = clean_env(MONGO_URI=mongo_server.uri, MONGO_DB=db_name)
-    chat = subprocess.Popen(
-        [profilebot_command(), "chat"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=tmp_path,
-        env=env,
-        text=True,
-    )
+    chat = piped_chat(tmp_path, env)
     assert chat.stdin is not None
     assert chat.stdout is not None
     chat.stdin.write("/help\n")
@@ -200,3 +184,16 @@ def test_polling_without_a_token_is_refused(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [
         "profilebot: configuration error: BOT_TOKEN is not set; polling needs a bot token"
     ]
+
+
+def piped_chat(cwd: Path, env: dict[str, str]) -> "subprocess.Popen[str]":
+    """`profilebot chat` with its stdin, stdout and stderr as pipes this test holds."""
+    return subprocess.Popen(
+        [profilebot_command(), "chat"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=env,
+        text=True,
+    )

@@ -3,12 +3,12 @@ kill -9 mid-burst, SIGTERM while the database is slow, and secrets kept out of a
 
 import signal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pymongo import MongoClient
 
 from infrastructure.embedded_mongo import EmbeddedMongo
+from infrastructure.mongo_client import Document
 from presentation.telegram import texts
 from tests.conftest import FailPoints
 from tests.e2e.conftest import BOT_TOKEN
@@ -17,7 +17,6 @@ from tests.e2e.profilebot_process import BotProcess, clean_env, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.mongo]
 
-Document = dict[str, Any]
 ADA = 1001
 
 

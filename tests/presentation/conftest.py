@@ -1,15 +1,14 @@
 """Presentation code on its own: no MongoDB, no process, no network; seconds in all."""
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.enums import ChatType
 from aiogram.methods import SendMessage, TelegramMethod
-from aiogram.types import Chat, Message, Update, User
+from aiogram.types import Update
 
 from presentation.entrypoints.local_session import LocalBotSession
+from presentation.entrypoints.terminal_chat import local_update
 
 
 class RecordingBot:
@@ -29,13 +28,5 @@ def recording_bot() -> RecordingBot:
 
 
 def private_update(update_id: int, user_id: int, text: str = "hi") -> Update:
-    return Update(
-        update_id=update_id,
-        message=Message(
-            message_id=update_id,
-            date=datetime.now(UTC),
-            chat=Chat(id=user_id, type=ChatType.PRIVATE),
-            from_user=User(id=user_id, is_bot=False, first_name="Ada"),
-            text=text,
-        ),
-    )
+    """A private text message, as the terminal chat makes them."""
+    return local_update(update_id, user_id, text)
