@@ -10,7 +10,6 @@ ones that had finished. Updates are still handled concurrently, each in a task o
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -73,7 +72,6 @@ async def poll(
     bot: Bot,
     stop: asyncio.Event,
     polling_timeout: int = 10,
-    on_update_done: Callable[[], None] | None = None,
 ) -> UpdateWindow:
     """Fetch and handle updates until `stop` is set; returns with updates possibly still in
     progress (see `UpdateWindow.in_progress`) for the caller to wait for."""
@@ -92,8 +90,6 @@ async def poll(
         # cancelled at exit is not: it stays unconfirmed and comes back.
         window.finish(update.update_id)
         finished.set()
-        if on_update_done is not None:
-            on_update_done()
 
     stopping = asyncio.create_task(stop.wait())
     try:

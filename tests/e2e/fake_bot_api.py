@@ -79,6 +79,14 @@ class FakeBotApi:
             self._updates.append({"update_id": update_id, "message": message})
             self._changed.notify_all()
 
+    def send_text_and_wait_until_taken(self, user_id: int, text: str) -> None:
+        """Send a message, and return once the bot has fetched it and asked for updates
+        again (an update still being handled is not confirmed, so that call fetches it
+        again; one more call covers a bot that was between two calls when it was sent)."""
+        fetches = len(self.calls_of("getUpdates"))
+        self.send_text(user_id, text)
+        self.wait_until(lambda: len(self.calls_of("getUpdates")) > fetches + 1)
+
     def fail_next(self, method: str, *faults: str) -> None:
         """Answer the next calls of `method` with these faults, in order: "429" (with
         `retry_after` 1), "500", or "drop" (the connection is closed without an answer)."""

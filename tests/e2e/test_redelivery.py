@@ -31,11 +31,7 @@ def test_kill_9_while_registering_then_restart_answers_the_name_and_stores_it_on
     bot_api.send_text(ADA, "/start")
     bot_api.wait_for_reply(ADA, texts.ASK_NAME)
     fail_points.fail(["insert"], times=1, blockConnection=True, blockTimeMS=5000)
-    fetches = len(bot_api.calls_of("getUpdates"))
-    bot_api.send_text(ADA, "Ada")
-    # Taken once the bot asks again after the call that brought it (+1 if that call was
-    # not yet waiting when counted).
-    bot_api.wait_until(lambda: len(bot_api.calls_of("getUpdates")) > fetches + 1)
+    bot_api.send_text_and_wait_until_taken(ADA, "Ada")
     time.sleep(1)  # its handler is now waiting for the insert
 
     bot.kill()
