@@ -16,6 +16,8 @@ _BOT_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
 _DB_NAME_FORBIDDEN = frozenset('/\\. "$\x00')
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_WEBHOOK_PATH = re.compile(r"/[A-Za-z0-9._~/-]*")
 
 
 def _check_bot_token(token: SecretStr | None) -> SecretStr | None:
@@ -37,6 +39,18 @@ def _check_db_name(name: str) -> str:
     if not name or len(name.encode()) > 63 or _DB_NAME_FORBIDDEN & set(name):
         raise ValueError('must be 1-63 bytes without /\\. "$ or NUL')
     return name
+
+
+def _check_webhook_secret(secret: SecretStr | None) -> SecretStr | None:
+    if secret is not None and not _WEBHOOK_SECRET.fullmatch(secret.get_secret_value()):
+        raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    return secret
+
+
+def _check_webhook_path(path: str) -> str:
+    if not _WEBHOOK_PATH.fullmatch(path):
+        raise ValueError("must start with / and hold only letters, digits and . _ ~ / -")
+    return path
 
 
 def _check_api_url(url: str) -> str:
@@ -69,9 +83,25 @@ class Settings(BaseSettings):
     flood_burst: Annotated[int, Field(ge=1, le=10_000)] = 10
     flood_per_minute: Annotated[float, Field(gt=0, le=60_000)] = 30.0
     shutdown_grace_seconds: Annotated[float, Field(ge=0, le=600)] = 10.0
+    event_isolation: Literal["local", "mongo"] | None = None
+    conversation_lease_seconds: Annotated[float, Field(ge=1, le=300)] = 15.0
+    lock_wait_seconds: Annotated[float, Field(gt=0, le=50)] = 20.0
+    poller_lease_seconds: Annotated[float, Field(ge=1, le=300)] = 6.0
+    webhook_host: str = "0.0.0.0"
+    webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    webhook_path: Annotated[str, AfterValidator(_check_webhook_path)] = "/telegram/webhook"
+    webhook_secret: Annotated[SecretStr | None, AfterValidator(_check_webhook_secret)] = None
+    webhook_max_connections: Annotated[int, Field(ge=1, le=100)] = 40
     http_host: str = "0.0.0.0"
     http_port: Annotated[int | None, Field(ge=1, le=65535)] = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    def isolation_for(self, mode: str) -> Literal["local", "mongo"]:
+        """EVENT_ISOLATION if set, else what `mode` needs: several webhook replicas share
+        users, while one poller (or one terminal chat) is alone with them."""
+        if self.event_isolation is not None:
+            return self.event_isolation
+        return "mongo" if mode == "webhook" else "local"
 
     @property
     def mongo_operation_timeout_seconds(self) -> float:
@@ -80,6 +110,8 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or output."""
         found = [self.bot_token.get_secret_value()] if self.bot_token else []
+        if self.webhook_secret:
+            found.append(self.webhook_secret.get_secret_value())
         if self.mongo_uri:
             found += mongo_uri_secrets(self.mongo_uri.get_secret_value())
         return found

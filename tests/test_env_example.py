@@ -7,7 +7,7 @@ from infrastructure.settings import Settings
 EXAMPLE = Path(__file__).parent.parent / ".env.example"
 # Placeholders to fill in, not defaults: unset, these select the local chat, the embedded
 # database and no health and metrics server.
-TO_FILL_IN = {"BOT_TOKEN", "MONGO_URI", "HTTP_PORT"}
+TO_FILL_IN = {"BOT_TOKEN", "MONGO_URI", "HTTP_PORT", "WEBHOOK_SECRET", "EVENT_ISOLATION"}
 
 
 def example_settings() -> dict[str, str]:

@@ -55,6 +55,36 @@ class Metrics:
             ["method", "status"],
             registry=r,
         )
+        self.lock_wait_seconds = Histogram(
+            "profilebot_lock_wait_seconds",
+            "Waits for a user's conversation lease held by another update (another process's"
+            " or this one's), from the first try to acquiring it or giving up.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.lock_timeouts = Counter(
+            "profilebot_lock_timeouts",
+            "Updates that gave up waiting for their user's conversation lease (answered with"
+            " an error status, so that Telegram delivers them again).",
+            registry=r,
+        )
+        self.leases_lost = Counter(
+            "profilebot_leases_lost",
+            "Leases this process held and lost before it let them go: conversation (a"
+            " handler stopped before its lease could run out) or poller (polling stopped).",
+            ["lease"],
+            registry=r,
+        )
+
+    def observe_lock_wait(self, seconds: float) -> None:
+        """A conversation lease that was held elsewhere when first asked for."""
+        self.lock_wait_seconds.observe(seconds)
+
+    def count_lock_timeout(self) -> None:
+        self.lock_timeouts.inc()
+
+    def count_lease_lost(self, lease: str) -> None:
+        self.leases_lost.labels(lease).inc()
 
     def observe_update(self, record: UpdateRecord) -> None:
         self.updates.labels(record.kind, record.outcome).inc()
