@@ -16,7 +16,7 @@ from typing import Any, Self
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -56,6 +56,25 @@ class Snapshot:
             data=_decode(document.get("data")),
             handled=handled,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseAttempt:
+    """What one try for a conversation's lease found, by the server's clock."""
+
+    acquired: bool
+    snapshot: Snapshot
+    """The conversation as stored (meaningful when acquired)."""
+    server_now_ms: int
+    until_ms: int
+    """When the lease ends: ours if acquired, else the holder's."""
+    flood: Mapping[str, Any] | None
+    """The user's flood-control bucket as stored, if any."""
+
+
+_LEASE_FIELDS = ("lease_token", "lease_until_ms")
+_SERVER_NOW_MS = {"$toLong": "$$NOW"}
+"""The server's clock. Compared as a number: SecantusDB compares dates with `$$NOW` wrongly."""
 
 
 class MongoFSMStorage(BaseStorage):
@@ -155,6 +174,112 @@ class MongoFSMStorage(BaseStorage):
 
     async def close(self) -> None:
         """Nothing to release: the client and executor belong to the container."""
+
+    async def acquire_lease(self, key: StorageKey, token: str, lease_ms: int) -> LeaseAttempt:
+        """One atomic try: the lease is ours if it was free or had run out by the server's
+        clock. Either way the document comes back, so acquiring is also the read."""
+        free = {
+            "$or": [
+                {"$eq": [{"$ifNull": ["$lease_token", None]}, None]},
+                {"$lte": [{"$ifNull": ["$lease_until_ms", 0]}, _SERVER_NOW_MS]},
+            ]
+        }
+        pipeline: list[Document] = [
+            {"$set": {"lease_free": free}},
+            {
+                "$set": {
+                    "lease_token": {"$cond": ["$lease_free", token, "$lease_token"]},
+                    "lease_until_ms": {
+                        "$cond": [
+                            "$lease_free",
+                            {"$add": [_SERVER_NOW_MS, lease_ms]},
+                            "$lease_until_ms",
+                        ]
+                    },
+                    "lease_seen_ms": _SERVER_NOW_MS,
+                    # A document made here and abandoned by a crash is still cleaned up.
+                    "expires_at": {"$ifNull": ["$expires_at", self._clock() + self._kept_for]},
+                }
+            },
+            {"$unset": "lease_free"},
+        ]
+        document = await self._executor.run(self._acquire, self._keys.build(key), pipeline)
+        flood = document.get("flood")
+        return LeaseAttempt(
+            acquired=document.get("lease_token") == token,
+            snapshot=Snapshot.of(document, self._clock()),
+            server_now_ms=int(document["lease_seen_ms"]),
+            until_ms=int(document["lease_until_ms"]),
+            flood=flood if isinstance(flood, Mapping) else None,
+        )
+
+    def _acquire(self, document_id: str, pipeline: list[Document]) -> Document:
+        for _ in range(2):  # two first tries racing to create the document: one inserts
+            try:
+                found = self._states.find_one_and_update(
+                    {"_id": document_id},
+                    pipeline,
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                continue
+            assert found is not None  # upsert with the new document returned
+            return found
+        raise DuplicateKeyError(f"conversation {document_id} kept being created meanwhile")
+
+    async def renew_lease(self, key: StorageKey, token: str, lease_ms: int) -> bool:
+        """Extend our lease from the server's now; False if it is no longer ours."""
+        result = await self._executor.run(
+            self._states.update_one,
+            {"_id": self._keys.build(key), "lease_token": token},
+            [{"$set": {"lease_until_ms": {"$add": [_SERVER_NOW_MS, lease_ms]}}}],
+        )
+        return result.matched_count > 0
+
+    async def release_lease(
+        self,
+        key: StorageKey,
+        token: str,
+        *,
+        change: tuple[str | None, Mapping[str, Any] | None] | None,
+        handled: int | None,
+        flood: Mapping[str, Any] | None,
+    ) -> bool:
+        """Let the lease go in the write that stores what the holder changed: the state
+        and data (`change`; data None means unchanged), update `handled` recorded as done,
+        and the flood bucket. False (and nothing written) if the lease was not ours."""
+        now = self._clock()
+        fields: Document = {"expires_at": now + self._kept_for}
+        if change is not None:
+            alive = {"$gt": [{"$ifNull": ["$state_expires_at", "$expires_at"]}, now]}
+            state, data = change
+            fields |= {
+                "state": {"$literal": state},
+                "data": (
+                    {"$cond": [alive, "$data", "{}"]}
+                    if data is None
+                    else {"$literal": _encode(data)}
+                ),
+                "state_expires_at": now + self._ttl,
+            }
+        if handled is not None:
+            before = {"$ifNull": ["$handled", []]}
+            fields["handled"] = {
+                "$cond": [
+                    {"$in": [handled, before]},
+                    before,
+                    {"$slice": [{"$concatArrays": [before, [handled]]}, -HANDLED_KEPT]},
+                ]
+            }
+        if flood is not None:
+            fields["flood"] = {"$literal": dict(flood)}
+        result = await self._executor.run(
+            self._states.update_one,
+            {"_id": self._keys.build(key), "lease_token": token},
+            [{"$set": fields}, {"$unset": [*_LEASE_FIELDS, "lease_seen_ms"]}],
+        )
+        return result.matched_count > 0
 
 
 def upsert_unless_handled(states: Collection[Document], query: Document, update: Document) -> bool:

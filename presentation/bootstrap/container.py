@@ -20,6 +20,7 @@ from infrastructure.clock import utc_now
 from infrastructure.embedded_mongo import EmbeddedMongo, run_embedded_mongo
 from infrastructure.mongo_client import MongoPing, get_database, open_mongo_client
 from infrastructure.mongo_command_timer import CommandTimer
+from infrastructure.mongo_conversation_lease import MongoConversationLeases
 from infrastructure.mongo_executor import MongoExecutor, open_mongo_executor
 from infrastructure.mongo_fsm_storage import MongoFSMStorage
 from infrastructure.mongo_indexes import create_indexes
@@ -58,6 +59,10 @@ def _bot_token(settings: Settings) -> str:
     if settings.bot_token is None:
         raise StartupError("configuration error: BOT_TOKEN is not set; polling needs a bot token")
     return settings.bot_token.get_secret_value()
+
+
+def _isolation(settings: Settings, mode: str) -> str:
+    return settings.isolation_for(mode)
 
 
 class MongoStorage(containers.DeclarativeContainer):
@@ -102,6 +107,14 @@ class MongoStorage(containers.DeclarativeContainer):
         ttl=providers.Factory(timedelta, seconds=settings.provided.fsm_state_ttl_seconds),
         clock=clock,
     )
+    conversation_leases = providers.Singleton(
+        MongoConversationLeases,
+        storage=fsm_storage,
+        lease_seconds=settings.provided.conversation_lease_seconds,
+        wait_seconds=settings.provided.lock_wait_seconds,
+        operation_timeout_seconds=settings.provided.mongo_operation_timeout_seconds,
+        observer=metrics,
+    )
     ping = providers.Singleton(MongoPing, client=client, executor=executor)
     ready = providers.Resource(
         _storage_ready,
@@ -118,6 +131,8 @@ class Container(containers.DeclarativeContainer):
     wiring_config = containers.WiringConfiguration(packages=["presentation.telegram.handlers"])
 
     settings = providers.Dependency(instance_of=Settings)
+    mode = providers.Object("polling")
+    """`polling`, `webhook` or `chat`: what the process is for, which picks defaults."""
     clock = providers.Object(utc_now)
 
     metrics = providers.Singleton(Metrics)
@@ -155,4 +170,11 @@ class Container(containers.DeclarativeContainer):
         storage_budget_seconds=settings.provided.mongo_operation_timeout_seconds,
         conversation_ttl_seconds=settings.provided.fsm_state_ttl_seconds,
         update_observers=providers.List(metrics.provided.observe_update),
+        leases=providers.Selector(
+            providers.Callable(_isolation, settings=settings, mode=mode),
+            local=providers.Object(None),
+            mongo=storage.conversation_leases,
+        ),
+        flood_burst=settings.provided.flood_burst,
+        flood_per_minute=settings.provided.flood_per_minute,
     )

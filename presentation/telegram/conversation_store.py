@@ -1,5 +1,6 @@
 """What the bot needs from a conversation store beyond aiogram's `BaseStorage`: one read that
-also says which updates were already handled, and one write that records the update done.
+also says which updates were already handled, and one write that records the update done;
+and, for several processes, a lease on the conversation that is that read and that write.
 
 Structural (a `Protocol`), so an adapter in `infrastructure` implements it without importing
 the Telegram package. A storage without it (aiogram's `MemoryStorage` in the fast tests)
@@ -7,6 +8,7 @@ still works, without the durable duplicate check.
 """
 
 from collections.abc import Mapping, Set
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, runtime_checkable
 
 from aiogram.fsm.storage.base import StorageKey
@@ -40,4 +42,41 @@ class ConversationStore(Protocol):
     ) -> None:
         """Store `state` (and `data`, unless None) in one write that also records update
         `handled` as done. Raises `RequestAlreadyHandled` if it was already recorded."""
+        ...
+
+
+class HeldConversation(Protocol):
+    """A conversation this update holds the lease of: read when the lease was taken, and
+    written, with the lease let go, when the update is done."""
+
+    @property
+    def snapshot(self) -> ConversationSnapshot: ...
+
+    @property
+    def server_now_ms(self) -> int:
+        """The storage's clock when the lease was taken, in ms (one clock for all processes)."""
+        ...
+
+    @property
+    def flood(self) -> Mapping[str, Any] | None:
+        """The user's flood-control bucket as stored."""
+        ...
+
+    def stage(self, state: str | None, data: Mapping[str, Any] | None) -> None:
+        """Write `state` (and `data`, unless None) when the lease is let go."""
+        ...
+
+    def mark_handled(self, update_id: int) -> None:
+        """Record `update_id` as handled when the lease is let go."""
+        ...
+
+    def stage_flood(self, bucket: Mapping[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class ConversationLeases(Protocol):
+    def hold(self, key: StorageKey) -> AbstractAsyncContextManager[HeldConversation]:
+        """The key's conversation, held for the block by this update alone across
+        processes. Raises `ConversationBusy` when another holds it too long, and
+        `ConversationLost` when the hold could not be kept (the block was cancelled)."""
         ...

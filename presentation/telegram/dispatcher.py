@@ -1,15 +1,22 @@
 """The dispatcher every front end shares: polling, the terminal chat, the tests and the bench."""
 
 from collections.abc import Sequence
+from typing import Any
 
-from aiogram import Dispatcher
+from aiogram import Bot, Dispatcher
 from aiogram.dispatcher.event.bases import MiddlewareType
 from aiogram.dispatcher.middlewares.error import ErrorsMiddleware
 from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StorageKey
 from aiogram.types import TelegramObject
 
+from presentation.telegram.conversation_store import ConversationLeases
 from presentation.telegram.handlers import build_router
+from presentation.telegram.middlewares.conversation_lease import (
+    ConversationLease,
+    KeyOf,
+    SharedFloodLimit,
+)
 from presentation.telegram.middlewares.duplicate_updates import DuplicateUpdates
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
@@ -29,6 +36,9 @@ def build_dispatcher(
     storage_budget_seconds: float,
     conversation_ttl_seconds: float = 24 * 60 * 60,
     update_observers: Sequence[UpdateObserver] = (),
+    leases: ConversationLeases | None = None,
+    flood_burst: int = 10,
+    flood_per_minute: float = 30.0,
 ) -> Dispatcher:
     """Routers over `storage`, with the update middlewares in this order, outermost first:
 
@@ -41,6 +51,11 @@ def build_dispatcher(
     user's lock, so one user's replies come in the order of their messages; different users
     run concurrently. Updates the bot does not serve leave before anything costs a token, a
     lock or a round trip.
+
+    With `leases` (several processes serving the same users), the user's conversation lease
+    follows this process's own lock: the duplicate check and a second, shared flood limit
+    (`flood_burst`, `flood_per_minute`) move into it, and the in-memory duplicate drop goes,
+    since it would answer a copy of an update that another copy is still handling.
     """
     dispatcher = Dispatcher(disable_fsm=True)
     dispatcher.fsm = LazyFSMMiddleware(storage, unsaved_max_age_seconds=conversation_ttl_seconds)
@@ -55,9 +70,20 @@ def build_dispatcher(
         UpdateLog(update_observers),
         user_context,
         ServedUpdates(),
-        DuplicateUpdates(),
+        *([DuplicateUpdates()] if leases is None else []),
         flood_control,
         UserOrder(isolation),
+        *(
+            []
+            if leases is None
+            else [
+                ConversationLease(
+                    leases,
+                    _conversation_key(dispatcher.fsm),
+                    SharedFloodLimit(flood_burst, flood_per_minute),
+                )
+            ]
+        ),
         StorageTimeBudget(storage_budget_seconds),
         errors,
         dispatcher.fsm,
@@ -70,3 +96,13 @@ def build_dispatcher(
             observer.middleware.register(handler_name)
     dispatcher.include_router(build_router())
     return dispatcher
+
+
+def _conversation_key(fsm: LazyFSMMiddleware) -> KeyOf:
+    """The key the FSM gives an update's conversation, so the lease is on that document."""
+
+    def key_of(bot: Bot, data: dict[str, Any]) -> StorageKey | None:
+        context = fsm.resolve_event_context(bot, data)
+        return None if context is None else context.key
+
+    return key_of

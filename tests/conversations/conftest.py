@@ -3,7 +3,10 @@ recorded, on one of two storages:
 
 - `memory`: the use-case fake and aiogram's `MemoryStorage`, swapped in for the whole
   MongoDB storage. No database process: the fast tier (`pytest -m "not mongo"`).
-- `mongo`: production's adapters on the test session's MongoDB server.
+- `mongo`: production's adapters on the test session's MongoDB server, one process's way
+  (`EVENT_ISOLATION=local`);
+- `leased`: the same, the way several processes share users (`EVENT_ISOLATION=mongo`):
+  every update holds its conversation's lease.
 
 A module whose tests only make sense on MongoDB overrides the `backend` fixture.
 """
@@ -40,8 +43,23 @@ from tests.unit.fakes import InMemoryUserRepository
 BOT_TOKEN = "42:TEST-TOKEN"
 ADA = 7
 
-MONGO_ONLY = [pytest.mark.mongo, pytest.mark.parametrize("backend", ["mongo"], indirect=True)]
+MONGO_BACKENDS = ["mongo", "leased"]
+MONGO_ONLY = [
+    pytest.mark.mongo,
+    pytest.mark.parametrize("backend", MONGO_BACKENDS, indirect=True),
+]
 """`pytestmark` of a module whose tests are about MongoDB itself."""
+ONE_PROCESS_MONGO = [
+    pytest.mark.mongo,
+    pytest.mark.parametrize("backend", ["mongo"], indirect=True),
+]
+"""`pytestmark` of a module pinning how one process (`EVENT_ISOLATION=local`) uses MongoDB;
+what leases change is in test_leases."""
+
+
+def isolation(backend: str) -> str:
+    return "mongo" if backend == "leased" else "local"
+
 
 # Registered before any client exists: pymongo attaches global listeners at client creation.
 COMMAND_LOG = CommandLog()
@@ -192,7 +210,11 @@ class BotUnderTest:
 
 
 @pytest.fixture(
-    params=[pytest.param("memory"), pytest.param("mongo", marks=pytest.mark.mongo)],
+    params=[
+        pytest.param("memory"),
+        pytest.param("mongo", marks=pytest.mark.mongo),
+        pytest.param("leased", marks=pytest.mark.mongo),
+    ],
 )
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -201,9 +223,13 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def settings(backend: str, request: pytest.FixtureRequest) -> Settings:
     storage: dict[str, Any] = {}
-    if backend == "mongo":
+    if backend in MONGO_BACKENDS:
         server = request.getfixturevalue("mongo_server")
-        storage = {"mongo_uri": server.uri, "mongo_db": request.getfixturevalue("db_name")}
+        storage = {
+            "mongo_uri": server.uri,
+            "mongo_db": request.getfixturevalue("db_name"),
+            "event_isolation": isolation(backend),
+        }
     return Settings(
         _env_file=None,  # never a developer's .env
         mongo_operation_timeout_ms=1000,

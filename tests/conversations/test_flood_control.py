@@ -3,7 +3,7 @@ import pytest
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.settings import Settings
 from presentation.telegram import texts
-from tests.conversations.conftest import MONGO_ONLY, BotUnderTest
+from tests.conversations.conftest import MONGO_ONLY, BotUnderTest, isolation
 
 pytestmark = MONGO_ONLY
 
@@ -11,10 +11,11 @@ BOB = 8
 
 
 @pytest.fixture
-def settings(mongo_server: EmbeddedMongo, db_name: str) -> Settings:
+def settings(mongo_server: EmbeddedMongo, db_name: str, backend: str) -> Settings:
     # A burst of 3, refilled so slowly that the test never sees a refill.
     return Settings(
         _env_file=None, mongo_uri=mongo_server.uri, mongo_db=db_name, flood_burst=3,
+        event_isolation=isolation(backend),
         flood_per_minute=0.01,
     )  # fmt: skip
 

@@ -1,6 +1,7 @@
 """The use case succeeded and the user was told, then writing the end of the conversation
 failed: the change is carried into the user's next message, so that message is not taken
-for another answer to the finished question."""
+for another answer to the finished question. (That is one process's way; under leases the
+update fails instead and its redelivery ends it: see test_leases.)"""
 
 import pytest
 from aiogram import Bot
@@ -11,9 +12,9 @@ from aiogram.methods.base import TelegramType
 from application.errors import StorageUnavailable
 from presentation.entrypoints.local_session import LocalBotSession
 from presentation.telegram import texts
-from tests.conversations.conftest import MONGO_ONLY, BotUnderTest
+from tests.conversations.conftest import BotUnderTest
 
-pytestmark = MONGO_ONLY
+pytestmark = [pytest.mark.mongo, pytest.mark.parametrize("backend", ["mongo"], indirect=True)]
 
 
 class FailingWrites:

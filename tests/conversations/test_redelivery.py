@@ -16,9 +16,9 @@ from presentation.bootstrap.container import Container
 from presentation.entrypoints.local_session import LocalBotSession
 from presentation.entrypoints.terminal_chat import local_update
 from presentation.telegram import texts
-from tests.conversations.conftest import ADA, BOT_TOKEN, MONGO_ONLY, BotUnderTest
+from tests.conversations.conftest import ADA, BOT_TOKEN, ONE_PROCESS_MONGO, BotUnderTest
 
-pytestmark = MONGO_ONLY
+pytestmark = ONE_PROCESS_MONGO
 
 
 class ProcessDied(BaseException):

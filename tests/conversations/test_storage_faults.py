@@ -13,9 +13,9 @@ import pytest
 from presentation.telegram import texts
 from presentation.telegram.states import Registration
 from tests.conftest import FailPoints
-from tests.conversations.conftest import MONGO_ONLY, BotUnderTest
+from tests.conversations.conftest import ONE_PROCESS_MONGO, BotUnderTest
 
-pytestmark = MONGO_ONLY
+pytestmark = ONE_PROCESS_MONGO
 
 RETRYABLE = {"errorCode": 6, "errorLabels": ["RetryableWriteError"]}  # HostUnreachable
 DROPPED = {"closeConnection": True}

@@ -9,7 +9,7 @@ from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.settings import Settings
 from presentation.telegram import texts
 from presentation.telegram.states import Registration
-from tests.conversations.conftest import MONGO_ONLY, BotUnderTest
+from tests.conversations.conftest import MONGO_ONLY, BotUnderTest, isolation
 
 pytestmark = MONGO_ONLY
 
@@ -25,12 +25,13 @@ def own_server(tmp_path: Path) -> Iterator[EmbeddedMongo]:
 
 
 @pytest.fixture
-def settings(own_server: EmbeddedMongo, db_name: str) -> Settings:
+def settings(own_server: EmbeddedMongo, db_name: str, backend: str) -> Settings:
     return Settings(
         _env_file=None,
         mongo_uri=own_server.uri,
         mongo_db=db_name,
         mongo_operation_timeout_ms=500,
+        event_isolation=isolation(backend),
     )
 
 

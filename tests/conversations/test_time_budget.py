@@ -6,9 +6,9 @@ import time
 from presentation.telegram import texts
 from presentation.telegram.states import Registration
 from tests.conftest import FailPoints
-from tests.conversations.conftest import MONGO_ONLY, BotUnderTest
+from tests.conversations.conftest import ONE_PROCESS_MONGO, BotUnderTest
 
-pytestmark = MONGO_ONLY
+pytestmark = ONE_PROCESS_MONGO
 
 
 async def test_calls_each_within_the_timeout_but_together_over_it_get_an_apology_in_time(

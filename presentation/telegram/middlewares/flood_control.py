@@ -20,6 +20,17 @@ PRUNE_AT = 10_000
 """Buckets kept before the full ones are forgotten."""
 
 
+def take_token(
+    tokens: float, elapsed_seconds: float, burst: float, per_second: float
+) -> tuple[bool, float]:
+    """The token bucket's one rule: refill for the time elapsed, then take a token if there
+    is one. Returns whether the update is admitted and the tokens left."""
+    tokens = min(burst, tokens + max(elapsed_seconds, 0.0) * per_second)
+    if tokens < 1:
+        return False, tokens
+    return True, tokens - 1
+
+
 @dataclass
 class _Bucket:
     tokens: float
@@ -71,13 +82,13 @@ class FloodControl(BaseMiddleware):
             if len(self._buckets) >= PRUNE_AT:
                 self._prune(now)
             bucket = self._buckets[user_id] = _Bucket(tokens=self._burst, updated=now)
-        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
+        admitted, bucket.tokens = take_token(
+            bucket.tokens, now - bucket.updated, self._burst, self._rate
+        )
         bucket.updated = now
-        if bucket.tokens < 1:
-            return False
-        bucket.tokens -= 1
-        bucket.warned = False
-        return True
+        if admitted:
+            bucket.warned = False
+        return admitted
 
     def _prune(self, now: float) -> None:
         """Forget users whose bucket has refilled: they are as good as new."""

@@ -39,7 +39,8 @@ from aiogram.types import TelegramObject, Update
 
 from application.errors import RequestAlreadyHandled, StorageUnavailable
 from application.time_budget import outside_budget
-from presentation.telegram.conversation_store import ConversationStore
+from presentation.telegram.conversation_store import ConversationStore, HeldConversation
+from presentation.telegram.middlewares.conversation_lease import HELD_KEY, STORAGE_DOWN
 from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
 
 log = logging.getLogger(__name__)
@@ -103,10 +104,19 @@ class Conversation(FSMContext):
     `unsaved` is shared by every update's conversation: changes whose write failed, by key.
     """
 
-    def __init__(self, context: FSMContext, update_id: int | None, unsaved: Unsaved) -> None:
+    def __init__(
+        self,
+        context: FSMContext,
+        update_id: int | None,
+        unsaved: Unsaved,
+        held: HeldConversation | str | None = None,
+    ) -> None:
         super().__init__(context.storage, context.key)
         self._update_id = update_id
         self._unsaved = unsaved
+        self._held = held
+        """The conversation's lease (read and written through it), `STORAGE_DOWN`, or None
+        when this process alone serves the user."""
         carried = unsaved.get(self.key)
         self._change = replace(carried) if carried else _Change()
         self._read: tuple[str | None, Mapping[str, Any]] | None = None
@@ -144,7 +154,15 @@ class Conversation(FSMContext):
 
     async def flush(self, *, record: bool = True) -> None:
         """Write the changes, if any (an earlier update's unsaved ones included), recording
-        the update as handled unless `record` is false (the update failed)."""
+        the update as handled unless `record` is false (the update failed). Under a lease,
+        hand them to the lease, whose release is the write, and record every update."""
+        if self._held is not None and not isinstance(self._held, str):
+            if self._change:
+                state, data = await self._resolved(self._change)
+                self._held.stage(state, data)
+            if record and self._update_id is not None:
+                self._held.mark_handled(self._update_id)
+            return
         if not self._change:
             return
         try:
@@ -163,14 +181,20 @@ class Conversation(FSMContext):
     async def _check_not_handled(self) -> None:
         """Before a change: the read that tells a redelivery apart (a no-op once read, and
         for a storage that keeps no record)."""
-        if isinstance(self.storage, ConversationStore):
+        if self._held is not None or isinstance(self.storage, ConversationStore):
             await self._stored()
 
     async def _stored(self) -> tuple[str | None, Mapping[str, Any]]:
         """The conversation as stored, read once; raises `RequestAlreadyHandled` when this
         update was handled to the end before."""
         if self._read is None:
-            if isinstance(self.storage, ConversationStore):
+            if self._held == STORAGE_DOWN:
+                raise StorageUnavailable("the conversation's lease could not be taken")
+            if self._held is not None and not isinstance(self._held, str):
+                # The lease was taken before the update's duplicate check: no read here.
+                snapshot = self._held.snapshot
+                self._read = (snapshot.state, snapshot.data)
+            elif isinstance(self.storage, ConversationStore):
                 snapshot = await self.storage.read(self.key)
                 if self._update_id in snapshot.handled:
                     raise RequestAlreadyHandled(self._update_id or 0)
@@ -180,11 +204,16 @@ class Conversation(FSMContext):
                 self._read = (await storage.get_state(self.key), await storage.get_data(self.key))
         return self._read
 
-    async def _write(self, change: _Change, update_id: int | None) -> None:
+    async def _resolved(self, change: _Change) -> tuple[str | None, dict[str, Any] | None]:
+        """The state to write (read first if only the data changed, which is rare) and the
+        data, None if unchanged."""
         state = change.state
         if isinstance(state, _Unchanged):
-            state = (await self._stored())[0]  # rare: only the data changed
-        data = None if isinstance(change.data, _Unchanged) else change.data
+            state = (await self._stored())[0]
+        return state, None if isinstance(change.data, _Unchanged) else change.data
+
+    async def _write(self, change: _Change, update_id: int | None) -> None:
+        state, data = await self._resolved(change)
         if isinstance(self.storage, ConversationStore):
             await self.storage.write(self.key, state, data, update_id)
             return
@@ -212,7 +241,8 @@ class LazyFSMMiddleware(FSMContextMiddleware):
         if context is None:
             return await handler(event, data)
         update_id = event.update_id if isinstance(event, Update) else None
-        conversation = data["state"] = Conversation(context, update_id, self._unsaved)
+        held = data.get(HELD_KEY)
+        conversation = data["state"] = Conversation(context, update_id, self._unsaved, held)
         trace = data.get(TRACE_KEY)
         try:
             result = await handler(event, data)

@@ -1,0 +1,118 @@
+"""Several processes, one conversation: each update holds its user's conversation lease
+from before its duplicate check to after its last reply, so one user's updates never run at
+once anywhere, and whatever a process does for an update is decided by what the previous
+update, wherever it ran, left behind.
+
+Holding the lease is also where three things that must be shared between processes live,
+at no extra round trip: the record of handled updates (a delivered-again update is dropped,
+in any process, for as long as the record is kept), the flood-control bucket (N processes do
+not give a flooder N budgets), and the conversation itself (see `lazy_fsm`).
+
+If MongoDB does not answer, the update goes on without a lease, marked so that anything
+needing the conversation fails as a storage outage would: `/help` still answers, and a step
+that needs storage gets the usual apology.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any, Final
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.enums import ChatType
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.types import TelegramObject, Update
+
+from application.errors import StorageUnavailable
+from presentation.telegram import texts
+from presentation.telegram.conversation_store import ConversationLeases, HeldConversation
+from presentation.telegram.middlewares.flood_control import take_token
+from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
+
+log = logging.getLogger(__name__)
+
+HELD_KEY: Final = "held_conversation"
+"""Where the held conversation is put for the lazy FSM, or `STORAGE_DOWN`."""
+STORAGE_DOWN: Final = "storage down"
+
+KeyOf = Callable[[Bot, dict[str, Any]], StorageKey | None]
+
+
+class SharedFloodLimit:
+    """Flood control on a bucket kept in the conversation's document, timed by the
+    storage's clock, so that it holds across processes (the lease serialises its updates)."""
+
+    def __init__(self, burst: int, per_minute: float) -> None:
+        self._burst = float(burst)
+        self._rate = per_minute / 60
+
+    def admit(self, held: HeldConversation) -> tuple[bool, bool]:
+        """Take a token for this update; returns (admitted, warn): warn once per flood."""
+        stored = held.flood or {}
+        tokens = float(stored.get("tokens", self._burst))
+        at_ms = int(stored.get("at_ms", held.server_now_ms))
+        warned = bool(stored.get("warned", False))
+        elapsed = (held.server_now_ms - at_ms) / 1000
+        admitted, tokens = take_token(tokens, elapsed, self._burst, self._rate)
+        warn = not admitted and not warned
+        held.stage_flood({"tokens": tokens, "at_ms": held.server_now_ms, "warned": not admitted})
+        return admitted, warn
+
+
+class ConversationLease(BaseMiddleware):
+    """Outer update middleware, inside this process's own per-user lock (which keeps the
+    order among this process's updates without asking MongoDB)."""
+
+    def __init__(self, leases: ConversationLeases, key_of: KeyOf, flood: SharedFloodLimit) -> None:
+        self._leases = leases
+        self._key_of = key_of
+        self._flood = flood
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        bot: Bot = data["bot"]
+        key = self._key_of(bot, data)
+        if key is None or not isinstance(event, Update):
+            return await handler(event, data)
+        async with AsyncExitStack() as holding:
+            try:
+                held = await holding.enter_async_context(self._leases.hold(key))
+            except StorageUnavailable as error:
+                log.warning(
+                    "update %d goes on without its conversation (%s)", event.update_id, error
+                )
+                data[HELD_KEY] = STORAGE_DOWN
+                held = None
+            if held is not None:
+                return await self._handle(held, handler, event, data)
+        return await handler(event, data)
+
+    async def _handle(
+        self,
+        held: HeldConversation,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: Update,
+        data: dict[str, Any],
+    ) -> Any:
+        trace = data.get(TRACE_KEY)
+        if event.update_id in held.snapshot.handled:
+            if isinstance(trace, UpdateTrace):
+                trace.outcome = "duplicate"
+            return UNHANDLED
+        admitted, warn = self._flood.admit(held)
+        if not admitted:
+            held.mark_handled(event.update_id)
+            if isinstance(trace, UpdateTrace):
+                trace.outcome = "throttled"
+            message = event.message
+            if warn and message is not None and message.chat.type == ChatType.PRIVATE:
+                bot: Bot = data["bot"]
+                await bot.send_message(message.chat.id, texts.SLOW_DOWN)
+            return None
+        data[HELD_KEY] = held
+        return await handler(event, data)

@@ -1,0 +1,300 @@
+"""Two bot processes (two containers, each with its own dispatcher, locks and memory) on one
+MongoDB with `EVENT_ISOLATION=mongo`: one user's updates never run at once, each has its
+effect once, and a holder that dies or cannot renew is handled as the lease rules say."""
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import TelegramObject, Update
+from dependency_injector import providers
+
+from application.errors import ConversationBusy, ConversationLost, StorageUnavailable
+from infrastructure.embedded_mongo import EmbeddedMongo
+from infrastructure.settings import Settings
+from presentation.bootstrap import lifecycle
+from presentation.bootstrap.container import Container
+from presentation.entrypoints.local_session import LocalBotSession
+from presentation.entrypoints.terminal_chat import local_update
+from presentation.telegram import texts
+from tests.conversations.conftest import ADA, BOT_TOKEN
+
+pytestmark = pytest.mark.mongo
+
+LEASE_SECONDS = 3.0
+OPERATION_TIMEOUT_SECONDS = 1.0
+SAFE_FOR = LEASE_SECONDS - OPERATION_TIMEOUT_SECONDS - 0.25
+"""How long a holder that cannot renew goes on (see infrastructure.mongo_conversation_lease)."""
+
+
+class ProcessDied(BaseException):
+    """Stands for a kill -9: nothing after it runs, no handler catches it."""
+
+
+@dataclass
+class Spans:
+    """When each handler ran, on the loop's clock, across both processes."""
+
+    spans: list[tuple[float, float, str]] = field(default_factory=list)
+
+    def recorder(self, name: str) -> Callable[..., Awaitable[Any]]:
+        async def record(
+            handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+            event: TelegramObject,
+            data: dict[str, Any],
+        ) -> Any:
+            loop = asyncio.get_running_loop()
+            entered = loop.time()
+            try:
+                await asyncio.sleep(0.02)  # widen the window an overlap would show in
+                return await handler(event, data)
+            finally:
+                self.spans.append((entered, loop.time(), name))
+
+        return record
+
+    def overlapping(self) -> list[tuple[tuple[float, float, str], tuple[float, float, str]]]:
+        ordered = sorted(self.spans)
+        return [(a, b) for a, b in itertools.pairwise(ordered) if b[0] < a[1]]
+
+
+class HeldReplies(LocalBotSession):
+    """Records requests; `sendMessage` waits while `hold` is clear, or raises `die_with`."""
+
+    def __init__(self, requests: list[TelegramMethod[Any]]) -> None:
+        super().__init__(requests.append)
+        self.released = asyncio.Event()
+        self.released.set()
+        self.die_with: BaseException | None = None
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - the base class fixes the signature
+    ) -> TelegramType:
+        if isinstance(method, SendMessage):
+            if self.die_with is not None:
+                raise self.die_with
+            await self.released.wait()
+        return await super().make_request(bot, method, timeout)
+
+
+@dataclass
+class Process:
+    name: str
+    container: Container
+    dispatcher: Dispatcher
+    bot: Bot
+    session: HeldReplies
+    requests: list[TelegramMethod[Any]]
+
+    async def feed(self, update: Update) -> list[str]:
+        already = len(self.requests)
+        await self.dispatcher.feed_update(self.bot, update)
+        return [r.text for r in self.requests[already:] if isinstance(r, SendMessage)]
+
+    def metric(self, name: str, labels: str = "") -> float:
+        for line in self.container.metrics().exposition().decode().splitlines():
+            if line.startswith(f"{name}{labels} "):
+                return float(line.split()[-1])
+        return 0.0
+
+
+@pytest.fixture
+def settings(mongo_server: EmbeddedMongo, db_name: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        mongo_uri=mongo_server.uri,
+        mongo_db=db_name,
+        mongo_operation_timeout_ms=round(OPERATION_TIMEOUT_SECONDS * 1000),
+        event_isolation="mongo",
+        conversation_lease_seconds=LEASE_SECONDS,
+        lock_wait_seconds=10,
+        flood_burst=10_000,
+    )
+
+
+@pytest.fixture
+def spans() -> Spans:
+    return Spans()
+
+
+@pytest.fixture
+async def processes(settings: Settings, spans: Spans) -> AsyncIterator[tuple[Process, Process]]:
+    started = [await _start(name, settings, spans) for name in ("a", "b")]
+    yield started[0], started[1]
+    for process in started:
+        process.session.released.set()
+        await asyncio.to_thread(lifecycle.stop, process.container)
+
+
+async def _start(name: str, settings: Settings, spans: Spans) -> Process:
+    container = Container(settings=settings)
+    requests: list[TelegramMethod[Any]] = []
+    session = HeldReplies(requests)
+    container.bot_token.override(providers.Object(BOT_TOKEN))
+    container.bot_session.override(providers.Object(session))
+    await asyncio.to_thread(lifecycle.start, container)
+    dispatcher = container.dispatcher()
+    dispatcher.message.middleware(spans.recorder(name))
+    return Process(name, container, dispatcher, container.bot(), session, requests)
+
+
+def _sent(process: Process) -> list[str]:
+    return [r.text for r in process.requests if isinstance(r, SendMessage)]
+
+
+def _updates(first_id: int, *texts_: str) -> list[Update]:
+    return [local_update(first_id + i, ADA, text) for i, text in enumerate(texts_)]
+
+
+async def test_one_users_updates_spread_over_two_processes_never_run_at_once(
+    processes: tuple[Process, Process], spans: Spans
+) -> None:
+    a, b = processes
+    updates = _updates(100, *["/help", "/me", "/cancel", "hello"] * 5)
+
+    await asyncio.gather(*((a if i % 2 else b).feed(update) for i, update in enumerate(updates)))
+
+    assert len(_sent(a) + _sent(b)) == len(updates)  # one reply each
+    assert len(spans.spans) == len(updates)
+    assert spans.overlapping() == []
+
+
+async def test_copies_of_one_update_in_two_processes_at_once_register_and_answer_once(
+    processes: tuple[Process, Process], spans: Spans
+) -> None:
+    a, b = processes
+    await a.feed(local_update(1, ADA, "/start"))
+    name = local_update(2, ADA, "Ada")
+
+    await asyncio.gather(a.feed(name), b.feed(name), a.feed(name), b.feed(name))
+
+    assert (_sent(a) + _sent(b)).count(texts.registered("Ada")) == 1
+    assert spans.overlapping() == []
+    assert await b.feed(local_update(3, ADA, "/me")) != [texts.NOT_REGISTERED]
+    duplicates = sum(
+        p.metric("profilebot_updates_total", '{outcome="duplicate",type="message"}')
+        for p in processes
+    )
+    assert duplicates == 3
+
+
+async def test_an_update_whose_process_died_holding_the_lease_is_finished_elsewhere_once_it_ran_out(
+    processes: tuple[Process, Process], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = processes
+    await a.feed(local_update(1, ADA, "/start"))
+    a.session.die_with = ProcessDied()  # registered, then died before replying or releasing
+
+    async def die(*args: object, **kwargs: object) -> bool:
+        raise ProcessDied
+
+    monkeypatch.setattr(a.container.storage.fsm_storage(), "release_lease", die)
+    name = local_update(2, ADA, "Ada")
+    with pytest.raises(ProcessDied):
+        await a.feed(name)
+    died_at = asyncio.get_running_loop().time()
+
+    assert await b.feed(name) == [texts.registered("Ada")]  # the answer the user was owed
+
+    waited = asyncio.get_running_loop().time() - died_at
+    assert SAFE_FOR < waited < LEASE_SECONDS + 1.5, waited
+    assert b.metric("profilebot_lock_wait_seconds_count") == 1
+    assert await b.feed(local_update(3, ADA, "/me")) != [texts.NOT_REGISTERED]
+    assert await b.feed(name) == []  # finished now: dropped when delivered again
+
+
+async def test_a_failed_release_fails_the_update_and_its_redelivery_ends_the_conversation(
+    processes: tuple[Process, Process], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = processes
+    await a.feed(local_update(1, ADA, "/start"))
+
+    async def outage(*args: object, **kwargs: object) -> bool:
+        raise StorageUnavailable("MongoDB call failed: NetworkTimeout")
+
+    monkeypatch.setattr(a.container.storage.fsm_storage(), "release_lease", outage)
+    name = local_update(2, ADA, "Ada")
+    with pytest.raises(StorageUnavailable):
+        await a.feed(name)  # registered and answered; the end of the conversation not written
+    assert _sent(a)[-1] == texts.registered("Ada")
+
+    assert await b.feed(name) == [texts.registered("Ada")]  # after the lease ran out
+
+    assert await b.feed(local_update(3, ADA, "Grace")) == [texts.unknown_input("Grace")]
+
+
+async def test_a_holder_that_cannot_renew_stops_before_its_lease_runs_out_and_nothing_overlaps(
+    processes: tuple[Process, Process], spans: Spans, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = processes
+
+    async def cannot_renew(*args: object, **kwargs: object) -> bool:
+        raise StorageUnavailable("MongoDB call failed: NetworkTimeout")
+
+    monkeypatch.setattr(a.container.storage.fsm_storage(), "renew_lease", cannot_renew)
+    a.session.released.clear()  # a's handler runs far longer than the lease
+    slow = asyncio.create_task(a.feed(local_update(1, ADA, "/start")))
+    await asyncio.sleep(0.5)
+
+    assert await b.feed(local_update(2, ADA, "/help")) == [texts.HELP]  # waits, then runs
+
+    with pytest.raises(ConversationLost):
+        await slow
+    assert spans.overlapping() == []
+    [(a_in, a_out, _)] = [s for s in spans.spans if s[2] == "a"]
+    assert a_out - a_in < LEASE_SECONDS  # stopped at its deadline, before the lease ended
+    assert a.metric("profilebot_leases_lost_total", '{lease="conversation"}') == 1
+    # Not recorded as handled: its redelivery asks the question it never got to ask.
+    a.session.released.set()
+    assert await b.feed(local_update(1, ADA, "/start")) == [texts.ASK_NAME]
+
+
+async def test_an_update_that_waits_longer_than_allowed_gives_up_and_is_counted(
+    settings: Settings, spans: Spans
+) -> None:
+    patient = await _start("a", settings, spans)
+    hasty = await _start("b", settings.model_copy(update={"lock_wait_seconds": 0.5}), spans)
+    try:
+        patient.session.released.clear()
+        holding = asyncio.create_task(patient.feed(local_update(1, ADA, "/help")))
+        await asyncio.sleep(0.3)
+        started = asyncio.get_running_loop().time()
+
+        with pytest.raises(ConversationBusy):
+            await hasty.feed(local_update(2, ADA, "/help"))
+
+        gave_up_after = asyncio.get_running_loop().time() - started
+        assert 0.5 <= gave_up_after < 1.5, gave_up_after
+        assert hasty.metric("profilebot_lock_timeouts_total") == 1
+        assert hasty.metric("profilebot_lock_wait_seconds_count") == 1
+        patient.session.released.set()
+        assert await holding == [texts.HELP]
+    finally:
+        for process in (patient, hasty):
+            process.session.released.set()
+            await asyncio.to_thread(lifecycle.stop, process.container)
+
+
+async def test_a_flooder_gets_one_budget_across_processes(settings: Settings, spans: Spans) -> None:
+    limited = settings.model_copy(update={"flood_burst": 3, "flood_per_minute": 0.01})
+    a = await _start("a", limited, spans)
+    b = await _start("b", limited, spans)
+    try:
+        replies = [
+            await (a if i % 2 else b).feed(update)
+            for i, update in enumerate(_updates(10, *["/help"] * 6))
+        ]
+    finally:
+        for process in (a, b):
+            await asyncio.to_thread(lifecycle.stop, process.container)
+
+    assert replies == [[texts.HELP]] * 3 + [[texts.SLOW_DOWN], [], []]
