@@ -50,7 +50,10 @@ class Stack:
 
 
 @asynccontextmanager
-async def bot_stack(uri: str, variant: str, database: str = "bench") -> AsyncIterator[Stack]:
+async def bot_stack(
+    uri: str, variant: str, database: str = "bench", isolation: str = "local"
+) -> AsyncIterator[Stack]:
+    """The bot on `uri`; `isolation` is `EVENT_ISOLATION` (`mongo`: conversation leases)."""
     settings = Settings(
         _env_file=None,
         mongo_uri=uri,
@@ -58,6 +61,8 @@ async def bot_stack(uri: str, variant: str, database: str = "bench") -> AsyncIte
         mongo_operation_timeout_ms=30_000,  # the bench measures speed, not timeouts
         flood_burst=10_000,  # and drives users faster than flood control allows
         bot_token="1:bench-token",
+        event_isolation=isolation,
+        conversation_lease_seconds=120,  # outlasts two of those timeouts, as it must
     )
     container = Container(settings=settings)
     requests: list[Any] = []

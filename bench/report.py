@@ -95,6 +95,7 @@ def write_report(results: dict[str, Any], out: Path, *, delay_ms: float, minutes
         "|---|---|",
     ]
     lines += [f"| `{step}` | {count} |" for step, count in results["round_trips"]]
+    lines += isolation_section(results)
     lines += [
         "",
         "## Cost growth (direct, ours)",
@@ -125,6 +126,54 @@ def write_report(results: dict[str, Any], out: Path, *, delay_ms: float, minutes
     lines += targets(results)
     (out / "results.md").write_text("\n".join(lines) + "\n")
     plot(results, out / "throughput.png", delay_ms)
+
+
+def isolation_section(results: dict[str, Any]) -> list[str]:
+    """What cross-process safety costs: leases against one process's locks, and several
+    webhook processes against one, each pair measured back to back."""
+    isolation = results["isolation"]
+    lines = [
+        "",
+        "## The cost of cross-process safety (behind the proxy, ours)",
+        "",
+        "`EVENT_ISOLATION=local` (one process's locks) against `mongo` (conversation leases),",
+        "in one process, run back to back at each level:",
+        "",
+        row("users at once", "local updates/s", "mongo updates/s", "mongo ÷ local"),
+        "|---|---|---|---|",
+    ]
+    levels = sorted({level for _, level in isolation})
+    for level in levels:
+        local = isolation[("local", level)]["updates_s"]
+        mongo = isolation[("mongo", level)]["updates_s"]
+        lines.append(row(level, f"{local:.1f}", f"{mongo:.1f}", f"{mongo / local:.2f}"))
+    local_trips = dict(results["round_trips"])
+    lines += [
+        "",
+        row("step", "round trips, local", "round trips, mongo"),
+        "|---|---|---|",
+    ]
+    lines += [
+        row(f"`{step}`", local_trips.get(step, "-"), count)
+        for step, count in results["isolation_round_trips"]
+    ]
+    processes = results.get("processes")
+    if processes:
+        lines += [
+            "",
+            "`profilebot webhook` processes on one database, each update posted over HTTP by a",
+            "stand-in for Telegram and a load balancer, every user's next message sent once the",
+            "previous one was answered:",
+            "",
+            row("processes", "users at once", "updates/s", "÷ one process"),
+            "|---|---|---|---|",
+        ]
+        one = {level: r["updates_s"] for (n, level), r in processes.items() if n == 1}
+        for (n, level), r in sorted(processes.items()):
+            lines.append(
+                row(n, level, f"{r['updates_s']:.1f}", f"{r['updates_s'] / one[level]:.2f}")
+            )
+    return lines
 
 
 def targets(results: dict[str, Any]) -> list[str]:

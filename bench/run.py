@@ -27,6 +27,7 @@ from bench.variants import VARIANTS
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.mongo_user_repository import USER_ID_INDEX
 
+ISOLATION_LEVELS = (8, 32)
 DELAY = float(os.environ.get("BENCH_DELAY_MS", "20")) / 1000
 OUT = Path(__file__).parent
 Row = dict[str, Any]
@@ -56,8 +57,10 @@ def users_each(concurrency: int, behind_proxy: bool) -> int:
     return {1: 20, 8: 6, 32: 3}.get(concurrency, 2)
 
 
-async def throughput(uri: str, variant: str, concurrency: int, behind_proxy: bool) -> Row:
-    async with bot_stack(uri, variant) as stack:
+async def throughput(
+    uri: str, variant: str, concurrency: int, behind_proxy: bool, isolation: str = "local"
+) -> Row:
+    async with bot_stack(uri, variant, isolation=isolation) as stack:
         await run_scripts(stack, 4, 1, first_user=9_000_000)  # warm-up: connections, caches
         before = len(stack.commands())
         started = time.perf_counter()
@@ -135,11 +138,11 @@ async def responsiveness(uri: str, variant: str, seconds: float = 6.0) -> Row:
     }
 
 
-async def round_trips(uri: str) -> list[tuple[str, int]]:
+async def round_trips(uri: str, isolation: str = "local") -> list[tuple[str, int]]:
     steps = ["/help", "/start", "Ada", "/me", "/rename", "Grace", "/rename", "/cancel"]
     steps += ["/forget", "yes"]
     measured = []
-    async with bot_stack(uri, "ours") as stack:
+    async with bot_stack(uri, "ours", isolation=isolation) as stack:
         for text in steps:
             before = len(stack.commands())
             await stack.send(7, text)
@@ -271,6 +274,16 @@ def main() -> int:
     say("\nRound trips per step (pymongo command monitoring)")
     with fresh_server(False) as uri:
         results["round_trips"] = measure("steps", round_trips, uri)
+    say("\nCross-process safety behind the proxy: EVENT_ISOLATION local against mongo")
+    results["isolation"] = {}
+    for level in ISOLATION_LEVELS:
+        for isolation in ("local", "mongo"):
+            with fresh_server(True) as uri:
+                results["isolation"][(isolation, level)] = measure(
+                    f"{isolation:5} C={level:3}", throughput, uri, "ours", level, True, isolation
+                )
+    with fresh_server(False) as uri:
+        results["isolation_round_trips"] = measure("steps under leases", round_trips, uri, "mongo")
     say("\nCost growth (direct)")
     results["growth"] = {}
     for registered in (1_000, 100_000):

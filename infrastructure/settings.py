@@ -2,9 +2,17 @@
 
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    Field,
+    HttpUrl,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infrastructure.secrets import mongo_uri_secrets
@@ -95,6 +103,17 @@ class Settings(BaseSettings):
     http_host: str = "0.0.0.0"
     http_port: Annotated[int | None, Field(ge=1, le=65535)] = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @model_validator(mode="after")
+    def _lease_outlasts_two_operations(self) -> Self:
+        # A holder that cannot renew stops one operation timeout before its lease ends, and
+        # renews every third of it: a shorter lease would leave it no time to work.
+        if self.conversation_lease_seconds <= 2 * self.mongo_operation_timeout_seconds + 0.5:
+            raise ValueError(
+                "CONVERSATION_LEASE_SECONDS must be more than twice MONGO_OPERATION_TIMEOUT_MS"
+                " plus half a second"
+            )
+        return self
 
     def isolation_for(self, mode: str) -> Literal["local", "mongo"]:
         """EVENT_ISOLATION if set, else what `mode` needs: several webhook replicas share
