@@ -32,11 +32,13 @@ def stop(container: Container) -> None:
 
 @contextmanager
 def open_container(
-    settings: Settings, embedded_mongo: EmbeddedMongo | None = None
+    settings: Settings, embedded_mongo: EmbeddedMongo | None = None, mode: str = "polling"
 ) -> Iterator[Container]:
-    """A started container, stopped on exit. `embedded_mongo` is a server the caller has
-    already launched, so that it boots while the caller does other work."""
+    """A started container for `mode` (`polling`, `webhook` or `chat`), stopped on exit.
+    `embedded_mongo` is a server the caller has already launched, so that it boots while
+    the caller does other work."""
     container = Container(settings=settings)
+    container.mode.override(providers.Object(mode))
     if embedded_mongo is not None:
         container.storage.embedded_mongo.override(providers.Object(embedded_mongo))
     try:

@@ -1,2 +1,2 @@
-"""The ways updates reach the bot: the `profilebot` command, long polling and the terminal
-chat with its in-process Bot API session."""
+"""The ways updates reach the bot: the `profilebot` command, long polling, the webhook and
+the terminal chat with its in-process Bot API session."""

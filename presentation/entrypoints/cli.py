@@ -1,8 +1,10 @@
-"""The `profilebot` command: `run`, `polling` or `chat`.
+"""The `profilebot` command: `run`, `polling`, `webhook` or `chat` serve the bot until stopped;
+`set-webhook URL` and `delete-webhook` tell Telegram, once, where updates go (no MongoDB).
 
 Exit codes, for a supervisor:
 
-- 0: stopped as asked: SIGINT or SIGTERM once serving, or the end of the chat's input.
+- 0: stopped as asked: SIGINT or SIGTERM once serving, or the end of the chat's input; or
+  a one-shot command done.
 - 1: an unexpected error (logged with its traceback).
 - 2: a configuration or start-up problem, named in one line on stderr.
 - 3: the embedded MongoDB server kept stopping and could not be restarted (one line).
@@ -16,6 +18,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.secrets import redact
@@ -39,6 +42,15 @@ NOBODY_TO_CHAT_WITH = (
     " not a terminal, so `run` can neither poll Telegram nor chat; set BOT_TOKEN, or use"
     " `profilebot chat` to pipe messages in"
 )
+NO_WEBHOOK_SECRET = (
+    "configuration error: WEBHOOK_SECRET is not set; Telegram sends it with every update"
+    " and the webhook refuses requests without it (1-256 characters of A-Z, a-z, 0-9, _ and -)"
+)
+NEEDS_TOKEN = ("polling", "webhook", "set-webhook", "delete-webhook")
+NEEDS_WEBHOOK_SECRET = ("webhook", "set-webhook")
+ONE_SHOTS = ("set-webhook", "delete-webhook")
+MAX_WEBHOOK_CONNECTIONS = 100
+"""Telegram's limit for setWebhook's max_connections."""
 
 log = logging.getLogger("profilebot")
 
@@ -83,6 +95,8 @@ def _main(args: argparse.Namespace, signals: StartUpSignals, lost: EmbeddedMongo
     try:
         settings = load_settings()
         mode = _mode(args.command, settings)
+        if mode == "set-webhook":
+            _check_webhook_url(args.url, settings)
     except StartupError as error:
         return _fail(str(error), [])
     quiet_chat = mode == "chat" and "log_level" not in settings.model_fields_set
@@ -90,7 +104,10 @@ def _main(args: argparse.Namespace, signals: StartUpSignals, lost: EmbeddedMongo
     if args.command == "run" and mode == "chat":
         print(CHAT_BANNER, file=sys.stderr, flush=True)
     try:
-        _serve(mode, settings, args.user_id, signals, lost)
+        if mode in ONE_SHOTS:
+            print(redact(_one_shot(args, settings), settings.secrets()), flush=True)
+        else:
+            _serve(mode, settings, args.user_id, signals, lost)
     except StartupError as error:
         return _fail(str(error), settings.secrets())
     except KeyboardInterrupt:
@@ -102,18 +119,46 @@ def _main(args: argparse.Namespace, signals: StartUpSignals, lost: EmbeddedMongo
 
 
 def _mode(command: str, settings: "Settings") -> str:
-    """`polling` or `chat`. `run` chats only with someone at a terminal: under a service
-    manager (stdin not a terminal) a missing token is a configuration error, not a chat
-    that reads end of input and stops with 0."""
+    """What to do: `run` becomes `polling` or `chat`, any other command is itself. `run`
+    chats only with someone at a terminal: under a service manager (stdin not a terminal)
+    a missing token is a configuration error, not a chat that reads end of input and stops
+    with 0."""
     if command == "run":
         if settings.bot_token is not None:
             return "polling"
         if sys.stdin is not None and sys.stdin.isatty():
             return "chat"
         raise StartupError(NOBODY_TO_CHAT_WITH)
-    if command == "polling" and settings.bot_token is None:
-        raise StartupError("configuration error: BOT_TOKEN is not set; polling needs a bot token")
+    if command in NEEDS_TOKEN and settings.bot_token is None:
+        raise StartupError(
+            f"configuration error: BOT_TOKEN is not set; {command} needs a bot token"
+        )
+    if command in NEEDS_WEBHOOK_SECRET and settings.webhook_secret is None:
+        raise StartupError(NO_WEBHOOK_SECRET)
     return command
+
+
+def _check_webhook_url(url: str, settings: "Settings") -> None:
+    """Telegram delivers only to https:// URLs. A self-hosted Bot API server (or a local
+    stand-in, in tests) may deliver over plain http, so with a TELEGRAM_API_URL other than
+    Telegram's own, http:// is accepted too. The URL is not echoed: it is the operator's
+    own input, and may hold something private."""
+    from infrastructure.settings import DEFAULT_TELEGRAM_API_URL  # noqa: PLC0415
+
+    schemes = (
+        ("https",) if settings.telegram_api_url == DEFAULT_TELEGRAM_API_URL else ("https", "http")
+    )
+    try:
+        parts = urlsplit(url)
+        acceptable = parts.scheme in schemes and bool(parts.hostname)
+    except ValueError:  # a malformed [IPv6] host or port
+        acceptable = False
+    if not acceptable:
+        wanted = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise StartupError(
+            f"configuration error: the webhook URL must be a {wanted} URL with a host name"
+            + (" (Telegram delivers over HTTPS only)" if schemes == ("https",) else "")
+        )
 
 
 def _serve(
@@ -145,17 +190,44 @@ def _serve_with(
     from presentation.bootstrap.lifecycle import open_container  # noqa: PLC0415
     from presentation.entrypoints.polling import run_polling  # noqa: PLC0415
     from presentation.entrypoints.terminal_chat import chat_in_terminal  # noqa: PLC0415
+    from presentation.entrypoints.webhook import run_webhook  # noqa: PLC0415
 
-    with open_container(settings, embedded) as container:
+    with open_container(settings, embedded, mode=mode) as container:
         signals.check()
         try:
             if mode == "polling":
                 asyncio.run(run_polling(container))
+            elif mode == "webhook":
+                asyncio.run(run_webhook(container))
             else:
                 asyncio.run(chat_in_terminal(container, user_id))
         except Interrupted as interrupted:
             signals.ignore_further(interrupted.signum)
             raise
+
+
+def _one_shot(args: argparse.Namespace, settings: "Settings") -> str:
+    """`set-webhook` or `delete-webhook`: one Bot API call, no MongoDB (nothing is started);
+    the confirmation line to print."""
+    import asyncio  # noqa: PLC0415
+
+    from presentation.bootstrap.container import Container  # noqa: PLC0415
+    from presentation.entrypoints.webhook_registration import (  # noqa: PLC0415
+        delete_webhook,
+        set_webhook,
+    )
+
+    container = Container(settings=settings)
+    try:
+        if args.command == "set-webhook":
+            registration = set_webhook(
+                container, args.url, args.max_connections, args.drop_pending_updates
+            )
+        else:
+            registration = delete_webhook(container, args.drop_pending_updates)
+        return asyncio.run(registration)
+    finally:
+        container.unwire()
 
 
 def _fail(message: str, secrets: list[str], code: int = EXIT_STARTUP_ERROR) -> int:
@@ -174,6 +246,30 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="poll Telegram if BOT_TOKEN is set, else chat here (needs a terminal)"
     )
     commands.add_parser("polling", help="long-poll the Telegram Bot API at TELEGRAM_API_URL")
+    commands.add_parser(
+        "webhook",
+        help="serve WEBHOOK_PATH on WEBHOOK_HOST:WEBHOOK_PORT for Telegram to POST updates to",
+    )
+    set_webhook = commands.add_parser(
+        "set-webhook", help="register URL with Telegram as the webhook, with WEBHOOK_SECRET"
+    )
+    set_webhook.add_argument("url", metavar="URL", help="the public https:// URL of the webhook")
+    set_webhook.add_argument(
+        "--max-connections",
+        type=_connections,
+        default=None,
+        metavar="N",
+        help="concurrent deliveries Telegram may make (default WEBHOOK_MAX_CONNECTIONS)",
+    )
+    delete_webhook = commands.add_parser(
+        "delete-webhook", help="remove the webhook, so that polling can fetch updates again"
+    )
+    for command in (set_webhook, delete_webhook):
+        command.add_argument(
+            "--drop-pending-updates",
+            action="store_true",
+            help="also discard the updates Telegram has not delivered yet",
+        )
     chat = commands.add_parser("chat", help="talk to the bot in this terminal, no Telegram needed")
     for command in (run, chat):
         command.add_argument(
@@ -190,3 +286,12 @@ def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) == 0:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
     return int(text)
+
+
+def _connections(text: str) -> int:
+    number = _positive_int(text)
+    if number > MAX_WEBHOOK_CONNECTIONS:
+        raise argparse.ArgumentTypeError(
+            f"expected at most {MAX_WEBHOOK_CONNECTIONS} (Telegram's limit), got {text!r}"
+        )
+    return number

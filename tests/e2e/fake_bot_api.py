@@ -25,6 +25,18 @@ class Call:
     params: dict[str, Any]
     fault: str | None = None
     """The fault injected instead of an answer, if any."""
+    caller: str = ""
+    """The path prefix the call came through (see `FakeBotApi.url_for`), "" for `url`."""
+
+
+@dataclass(frozen=True)
+class Poll:
+    """One getUpdates as this server ran it: from its arrival to its answer (or to the
+    caller hanging up), in `time.monotonic()` seconds."""
+
+    caller: str
+    started: float
+    ended: float
 
 
 FAULTS = ("429", "500", "drop")
@@ -35,6 +47,10 @@ class FakeBotApi:
         self.token = token
         self.port = free_loopback_port()
         self.calls: list[Call] = []
+        self.polls: list[Poll] = []
+        self.max_poll_seconds = 2.0
+        """Longest a getUpdates long poll is held; raise it to honour every `timeout` asked
+        for, as Telegram does."""
         self.reply_delay = 0.0
         """Seconds `sendMessage` takes to answer, to keep an update in progress."""
         self._faults: dict[str, list[str]] = {}
@@ -52,6 +68,11 @@ class FakeBotApi:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def url_for(self, caller: str) -> str:
+        """A TELEGRAM_API_URL for the same bot whose calls are recorded as `caller`'s, to
+        tell several bot processes apart."""
+        return f"{self.url}/{caller}"
+
     def __enter__(self) -> "FakeBotApi":
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
@@ -67,16 +88,9 @@ class FakeBotApi:
 
     def send_text(self, user_id: int, text: str) -> None:
         """A private message from `user_id`, as Telegram would deliver it."""
-        update_id = next(self._update_ids)
-        chat = {"id": user_id, "type": "private", "first_name": "Tester"}
-        sender = {"id": user_id, "is_bot": False, "first_name": "Tester"}
-        message = {"message_id": update_id, "date": int(time.time()), "chat": chat}
-        message |= {"from": sender, "text": text}
-        if text.startswith("/"):
-            command = text.split(maxsplit=1)[0]
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        update = text_update(next(self._update_ids), user_id, text)
         with self._changed:
-            self._updates.append({"update_id": update_id, "message": message})
+            self._updates.append(update)
             self._changed.notify_all()
 
     def send_text_and_wait_until_taken(self, user_id: int, text: str) -> None:
@@ -165,6 +179,7 @@ class FakeBotApi:
     async def _start(self) -> None:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_post("/{caller}/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
@@ -179,14 +194,14 @@ class FakeBotApi:
         with self._changed:
             planned = self._faults.get(method)
             fault = planned.pop(0) if planned else None
-            self.calls.append(Call(method, params, fault))
+            self.calls.append(Call(method, params, fault, request.match_info.get("caller", "")))
             self._changed.notify_all()
         if fault is not None:
             return _faulty_answer(request, fault)
         if (held := self._held.get(method)) is not None:
             await held.wait()
         if method == "getupdates":
-            result: Any = await self._get_updates(params)
+            result: Any = await self._recorded_poll(request.match_info.get("caller", ""), params)
         elif method == "getme":
             result = {"id": BOT_ID, "is_bot": True, "first_name": "Fake", "username": "fake_bot"}
         elif method == "sendmessage":
@@ -196,9 +211,18 @@ class FakeBotApi:
             result = True
         return web.json_response({"ok": True, "result": result})
 
+    async def _recorded_poll(self, caller: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        started = time.monotonic()
+        try:
+            return await self._get_updates(params)
+        finally:
+            with self._changed:
+                self.polls.append(Poll(caller, started, time.monotonic()))
+                self._changed.notify_all()
+
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset", 0))
-        deadline = time.monotonic() + min(float(params.get("timeout", 0)), 2.0)
+        deadline = time.monotonic() + min(float(params.get("timeout", 0)), self.max_poll_seconds)
         while True:
             with self._changed:
                 # As Telegram does: an offset confirms, and forgets, every earlier update.
@@ -215,6 +239,19 @@ class FakeBotApi:
             "chat": chat,
             "text": params["text"],
         }
+
+
+def text_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
+    """A private text message from `user_id`, as JSON Telegram sends it (by `getUpdates`, or
+    to a webhook)."""
+    chat = {"id": user_id, "type": "private", "first_name": "Tester"}
+    sender = {"id": user_id, "is_bot": False, "first_name": "Tester"}
+    message = {"message_id": update_id, "date": int(time.time()), "chat": chat}
+    message |= {"from": sender, "text": text}
+    if text.startswith("/"):
+        command = text.split(maxsplit=1)[0]
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    return {"update_id": update_id, "message": message}
 
 
 def _faulty_answer(request: web.Request, fault: str) -> web.Response:

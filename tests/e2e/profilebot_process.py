@@ -27,7 +27,23 @@ def clean_env(**settings: str) -> dict[str, str]:
         "LOG_LEVEL",
         "EMBEDDED_MONGO_PATH",
         "MONGO_CONNECT_TIMEOUT_SECONDS",
+        "MONGO_OPERATION_TIMEOUT_MS",
+        "MONGO_EXECUTOR_THREADS",
+        "FSM_STATE_TTL_SECONDS",
         "FLOOD_BURST",
+        "FLOOD_PER_MINUTE",
+        "SHUTDOWN_GRACE_SECONDS",
+        "EVENT_ISOLATION",
+        "CONVERSATION_LEASE_SECONDS",
+        "LOCK_WAIT_SECONDS",
+        "POLLER_LEASE_SECONDS",
+        "WEBHOOK_HOST",
+        "WEBHOOK_PORT",
+        "WEBHOOK_PATH",
+        "WEBHOOK_SECRET",
+        "WEBHOOK_MAX_CONNECTIONS",
+        "HTTP_HOST",
+        "HTTP_PORT",
     }
     env = {k: v for k, v in os.environ.items() if k.upper() not in names}
     return env | settings
@@ -50,13 +66,16 @@ def run(
 
 
 class BotProcess:
-    """`profilebot polling` in the background; output goes to files in `cwd`."""
+    """`profilebot polling` (or another serving `command`, such as `webhook`) in the
+    background; output goes to files in `cwd`."""
 
-    def __init__(self, cwd: Path, env: dict[str, str], name: str = "bot") -> None:
+    def __init__(
+        self, cwd: Path, env: dict[str, str], name: str = "bot", command: str = "polling"
+    ) -> None:
         self.log = cwd / f"{name}.log"
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(
-                [profilebot_command(), "polling"],
+                [profilebot_command(), command],
                 cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,

@@ -80,7 +80,8 @@ class UpdateLog(BaseMiddleware):
 
 class HandlerName(BaseMiddleware):
     """Inner middleware for every event type: records which handler took the update, or
-    which error the errors router answered."""
+    which error the errors router answered; at DEBUG, logs when the handler ran on the
+    system-wide monotonic clock, so the runs of several processes can be compared."""
 
     async def __call__(
         self,
@@ -94,7 +95,19 @@ class HandlerName(BaseMiddleware):
                 trace.outcome = f"error:{type(event.exception).__name__}"
             elif isinstance(chosen := data.get("handler"), HandlerObject):
                 trace.handler = getattr(chosen.callback, "__name__", "?")
-        return await handler(event, data)
+        if not log.isEnabledFor(logging.DEBUG):
+            return await handler(event, data)
+        entered = time.monotonic()
+        try:
+            return await handler(event, data)
+        finally:
+            update = data.get("event_update")
+            log.debug(
+                "handler ran: update=%s from=%.6f to=%.6f",
+                update.update_id if isinstance(update, Update) else "-",
+                entered,
+                time.monotonic(),
+            )
 
 
 def _log_update(
