@@ -163,15 +163,30 @@ def isolation_section(results: dict[str, Any]) -> list[str]:
             "",
             "`profilebot webhook` processes on one database, each update posted over HTTP by a",
             "stand-in for Telegram and a load balancer, every user's next message sent once the",
-            "previous one was answered:",
+            "previous one was answered (a non-2xx attempt is delivered again; an apology is a",
+            "reply saying the database did not answer in time, yet it counts as an update):",
             "",
-            row("processes", "users at once", "updates/s", "÷ one process"),
-            "|---|---|---|---|",
+            row(
+                "processes",
+                "users at once",
+                "updates/s",
+                "÷ one process",
+                "non-2xx attempts",
+                "apologies",
+            ),
+            "|---|---|---|---|---|---|",
         ]
         one = {level: r["updates_s"] for (n, level), r in processes.items() if n == 1}
         for (n, level), r in sorted(processes.items()):
             lines.append(
-                row(n, level, f"{r['updates_s']:.1f}", f"{r['updates_s'] / one[level]:.2f}")
+                row(
+                    n,
+                    level,
+                    f"{r['updates_s']:.1f}",
+                    f"{r['updates_s'] / one[level]:.2f}",
+                    r.get("non_2xx", "-"),
+                    r.get("apologies", "-"),
+                )
             )
     return lines
 

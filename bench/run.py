@@ -20,6 +20,7 @@ from typing import Any
 
 from pymongo import MongoClient
 
+from bench import webhook_processes
 from bench.harness import LEVELS, SCRIPT, bot_stack, run_scripts
 from bench.latency_proxy import LatencyProxy
 from bench.report import write_report
@@ -284,6 +285,18 @@ def main() -> int:
                 )
     with fresh_server(False) as uri:
         results["isolation_round_trips"] = measure("steps under leases", round_trips, uri, "mongo")
+    say("\nWebhook processes behind the proxy: 1 against 3 on one database, over HTTP")
+    results["processes"] = {}
+    for level in ISOLATION_LEVELS:
+        for processes in (1, 3):
+            with fresh_server(True) as uri:
+                results["processes"][(processes, level)] = measure(
+                    f"{processes} proc C={level:3}",
+                    webhook_processes.throughput,
+                    uri,
+                    processes,
+                    level,
+                )
     say("\nCost growth (direct)")
     results["growth"] = {}
     for registered in (1_000, 100_000):

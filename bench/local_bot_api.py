@@ -1,0 +1,76 @@
+"""A minimal Bot API on 127.0.0.1 for bot processes the bench starts: they reply over HTTP,
+and Telegram's own API is neither reachable nor to be flooded from a benchmark.
+
+`POST /bot<token>/<method>`: getMe answers a bot user, sendMessage a sent message, anything
+else `true` (setMyCommands at start-up). It keeps the texts sent, so the bench can tell
+replies from apologies.
+"""
+
+import asyncio
+import itertools
+import threading
+import time
+from typing import Any
+
+from aiohttp import web
+
+from infrastructure.embedded_mongo import free_loopback_port
+
+
+class LocalBotApi:
+    """Runs on an event loop in a thread of its own, so the loop driving the bots cannot
+    hold back their replies (as `LatencyProxy` does)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.port = free_loopback_port()
+        self.replies: list[str] = []
+        """Every sendMessage text, in arrival order."""
+        self._message_ids = itertools.count(1)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        """The TELEGRAM_API_URL for the bots."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "LocalBotApi":
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:  # a misconfigured bench, not a guess
+            body = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            return web.json_response(body, status=401)
+        method = request.match_info["method"].lower()
+        result: Any = True
+        if method == "getme":
+            bot_id = int(self.token.split(":", 1)[0])
+            result = {"id": bot_id, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
+        elif method == "sendmessage":
+            params = await request.post()
+            text = str(params["text"])
+            self.replies.append(text)
+            result = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": int(str(params["chat_id"])), "type": "private"},
+                "text": text,
+            }
+        return web.json_response({"ok": True, "result": result})
