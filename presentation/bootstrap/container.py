@@ -24,6 +24,7 @@ from infrastructure.mongo_conversation_lease import MongoConversationLeases
 from infrastructure.mongo_executor import MongoExecutor, open_mongo_executor
 from infrastructure.mongo_fsm_storage import MongoFSMStorage
 from infrastructure.mongo_indexes import create_indexes
+from infrastructure.mongo_poller_lease import MongoPollerLease
 from infrastructure.mongo_user_repository import MongoUserRepository
 from infrastructure.settings import Settings
 from infrastructure.startup_error import StartupError
@@ -59,6 +60,11 @@ def _bot_token(settings: Settings) -> str:
     if settings.bot_token is None:
         raise StartupError("configuration error: BOT_TOKEN is not set; polling needs a bot token")
     return settings.bot_token.get_secret_value()
+
+
+def _bot_id(settings: Settings) -> int:
+    """The bot's id, the part of its token before the colon: names the bot's poller lease."""
+    return int(_bot_token(settings).split(":", 1)[0])
 
 
 def _isolation(settings: Settings, mode: str) -> str:
@@ -114,6 +120,12 @@ class MongoStorage(containers.DeclarativeContainer):
         wait_seconds=settings.provided.lock_wait_seconds,
         operation_timeout_seconds=settings.provided.mongo_operation_timeout_seconds,
         observer=metrics,
+    )
+    poller_lease = providers.Singleton(
+        MongoPollerLease,
+        database=database,
+        executor=executor,
+        bot_id=providers.Callable(_bot_id, settings=settings),
     )
     ping = providers.Singleton(MongoPing, client=client, executor=executor)
     ready = providers.Resource(

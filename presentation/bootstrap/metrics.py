@@ -75,6 +75,12 @@ class Metrics:
             ["lease"],
             registry=r,
         )
+        self.poller_active = Gauge(
+            "profilebot_poller_active",
+            "1 while this process holds the poller lease and polls, 0 while it waits on"
+            " standby (or serves otherwise).",
+            registry=r,
+        )
 
     def observe_lock_wait(self, seconds: float) -> None:
         """A conversation lease that was held elsewhere when first asked for."""
@@ -85,6 +91,9 @@ class Metrics:
 
     def count_lease_lost(self, lease: str) -> None:
         self.leases_lost.labels(lease).inc()
+
+    def set_poller_active(self, active: bool) -> None:
+        self.poller_active.set(1 if active else 0)
 
     def observe_update(self, record: UpdateRecord) -> None:
         self.updates.labels(record.kind, record.outcome).inc()

@@ -1,5 +1,8 @@
 """`profilebot polling`: long polling against the Telegram Bot API (or a stand-in for it),
-confirming each update only once it was handled, with health and metrics on `HTTP_PORT`."""
+confirming each update only once it was handled, with health and metrics on `HTTP_PORT`.
+
+Several processes of one bot may run it against one MongoDB: the one holding the poller
+lease polls, the others wait on standby and take over (`poller_lease`)."""
 
 import asyncio
 import contextlib
@@ -19,38 +22,101 @@ from presentation.entrypoints.interruption import (
     Interrupted,
     stop_signals_cancel_this_task,
 )
+from presentation.entrypoints.poller_lease import LeaseGate, LeaseKeeper
 from presentation.telegram.commands import BOT_COMMANDS
 
 log = logging.getLogger(__name__)
 
 
 async def run_polling(container: Container) -> None:
-    """Poll until SIGINT/SIGTERM, then let in-flight updates finish before returning.
+    """Poll while this process holds the poller lease, wait on standby while another one
+    does, until SIGINT/SIGTERM; then let in-flight updates finish, confirm them and release
+    the lease before returning.
 
     The container must be started (`presentation.bootstrap.lifecycle`). A signal while the
     command menu is being published (start-up still) raises `Interrupted` instead.
     """
     settings = container.settings()
-    in_flight = container.in_flight()
-    dispatcher = container.dispatcher()
+    metrics = container.metrics()
+    keeper = LeaseKeeper(
+        container.storage.poller_lease(),
+        settings.poller_lease_seconds,
+        on_lost=lambda: metrics.count_lease_lost("poller"),
+    )
     # Leaving the block closes the Bot API session, after the in-flight handlers replied.
     async with container.bot() as bot:
         with stop_signals_cancel_this_task() as start_up:
             await _register_commands(bot, settings.telegram_api_url)
         if start_up.signum is not None:
             raise Interrupted(start_up.signum)
+        bot.session.middleware(LeaseGate(keeper))  # every getUpdates passes the lease's check
         async with _health_endpoints(container) as health:
             stop = _stop_on_signals(health)
-            log.info("polling started")
-            window = await poll(dispatcher, bot, stop)
-            log.info("polling stopped; waiting for %d update(s) in progress", in_flight.count)
-            if not await in_flight.wait_idle(settings.shutdown_grace_seconds):
-                log.warning(
-                    "%d update(s) still in progress after %g s; shutting down anyway",
-                    in_flight.count,
-                    settings.shutdown_grace_seconds,
-                )
-            await confirm(bot, window)
+            try:
+                await _poll_while_leased(container, bot, keeper, stop)
+            finally:
+                await keeper.release()
+
+
+async def _poll_while_leased(
+    container: Container, bot: Bot, keeper: LeaseKeeper, stop: asyncio.Event
+) -> None:
+    """Standby, then polling for as long as the lease is held, then standby again after a
+    lost lease, until `stop`."""
+    metrics, in_flight = container.metrics(), container.in_flight()
+    grace = container.settings().shutdown_grace_seconds
+    metrics.set_poller_active(False)
+    while await keeper.wait_until_acquired(stop):
+        metrics.set_poller_active(True)
+        try:
+            async with keeper.holding() as lost:
+                if await _poll_until_stopped_or_lost(container, bot, keeper, stop, lost):
+                    return
+        finally:
+            metrics.set_poller_active(False)
+        # The updates fetched under the lost lease finish first: polling again would fetch
+        # the unconfirmed ones again and confirm them while they are still in progress.
+        if not await in_flight.wait_idle(grace):
+            log.warning(
+                "%d update(s) from before the lease was lost still in progress after %g s",
+                in_flight.count,
+                grace,
+            )
+
+
+async def _poll_until_stopped_or_lost(
+    container: Container, bot: Bot, keeper: LeaseKeeper, stop: asyncio.Event, lost: asyncio.Event
+) -> bool:
+    """Poll under the lease until `stop` (True: updates in progress finished, handled ones
+    confirmed) or until the lease is `lost` (False: nothing more is sent to getUpdates)."""
+    settings, in_flight = container.settings(), container.in_flight()
+    polling_stop = asyncio.Event()
+    relays = [asyncio.create_task(_set_when(event, polling_stop)) for event in (stop, lost)]
+    try:
+        log.info("polling started")
+        window = await poll(container.dispatcher(), bot, polling_stop)
+    finally:
+        for relay in relays:
+            relay.cancel()
+    if lost.is_set():
+        return False
+    log.info("polling stopped; waiting for %d update(s) in progress", in_flight.count)
+    if not await in_flight.wait_idle(settings.shutdown_grace_seconds):
+        log.warning(
+            "%d update(s) still in progress after %g s; shutting down anyway",
+            in_flight.count,
+            settings.shutdown_grace_seconds,
+        )
+    if keeper.poll_seconds() is None:  # lost while waiting: another poller may poll now
+        log.info("handled updates left unconfirmed: the next poller fetches them again")
+    else:
+        await confirm(bot, window)
+    return True
+
+
+async def _set_when(event: asyncio.Event, then: asyncio.Event) -> None:
+    await event.wait()
+    then.set()
 
 
 def _stop_on_signals(health: HealthEndpoints | None) -> asyncio.Event:

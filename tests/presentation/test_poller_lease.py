@@ -1,0 +1,216 @@
+"""The polling side of the poller lease, against a lease kept in memory whose clock is this
+process's: getUpdates leaves only under the lease and ends before it could pass on, a lease
+not renewed in time stops polling, and a standby takes over as soon as the lease is free."""
+
+import asyncio
+import logging
+import time
+from typing import Any, cast
+
+import pytest
+from aiogram import Bot
+from aiogram.methods import GetUpdates, SendMessage, TelegramMethod
+from aiogram.methods.base import Response
+
+from application.errors import StorageUnavailable
+from infrastructure.mongo_poller_lease import LeaseState
+from presentation.entrypoints.poller_lease import LeaseGate, LeaseKeeper
+
+BOT = cast(Bot, object())
+
+
+class MemoryLease:
+    """`PollerLease` with its expiry on `time.monotonic()`; renewals can be made to fail."""
+
+    def __init__(self) -> None:
+        self.token: str | None = None
+        self.until = 0.0
+        self.renewals = "work"
+        """"work", "hang" (never answer) or "fail" (`StorageUnavailable`)."""
+        self.released_after: float | None = None
+
+    async def acquire(self, token: str, seconds: float) -> LeaseState:
+        now = time.monotonic()
+        if self.token in (None, token) or self.until <= now:
+            self.token, self.until = token, now + seconds
+        return LeaseState(held=self.token == token, remaining_seconds=max(0, self.until - now))
+
+    async def renew(self, token: str, seconds: float) -> bool:
+        if self.renewals == "hang":
+            await asyncio.Event().wait()
+        if self.renewals == "fail":
+            raise StorageUnavailable("MongoDB call failed: AutoReconnect")
+        if self.token != token:
+            return False
+        self.until = time.monotonic() + seconds
+        return True
+
+    async def release(self, token: str, after_seconds: float = 0.0) -> bool:
+        if self.token != token:
+            return False
+        self.token, self.released_after = f"released by {token}", after_seconds
+        self.until = min(self.until, time.monotonic() + after_seconds)
+        return True
+
+
+class Requests:
+    """The Bot API behind the gate: records what was sent; getUpdates answers at once, or
+    never if `hang`."""
+
+    def __init__(self) -> None:
+        self.sent: list[TelegramMethod[Any]] = []
+        self.hang = False
+
+    async def __call__(self, bot: Bot, method: TelegramMethod[Any]) -> Response[Any]:
+        self.sent.append(method)
+        if self.hang and isinstance(method, GetUpdates):
+            await asyncio.Event().wait()
+        return cast(Response[Any], [] if isinstance(method, GetUpdates) else True)
+
+
+async def send(gate: LeaseGate, requests: Requests, method: TelegramMethod[Any]) -> object:
+    """What the gate gave back: the method's result (aiogram types the chain `Response`)."""
+    return await gate(requests, BOT, method)
+
+
+async def acquired(lease: MemoryLease, seconds: float, **kwargs: Any) -> LeaseKeeper:
+    keeper = LeaseKeeper(lease, seconds, **kwargs)
+    assert await keeper.wait_until_acquired(asyncio.Event())
+    return keeper
+
+
+async def test_getupdates_leaves_only_under_the_lease_with_a_timeout_that_ends_in_time() -> None:
+    lease, requests = MemoryLease(), Requests()
+    keeper = LeaseKeeper(lease, 3.0)
+    gate = LeaseGate(keeper)
+
+    assert await send(gate, requests, GetUpdates(timeout=10)) == []
+    assert await send(gate, requests, SendMessage(chat_id=1, text="hi")) is True
+    assert [type(m) for m in requests.sent] == [SendMessage]  # no getUpdates without it
+
+    assert await keeper.wait_until_acquired(asyncio.Event())
+    await gate(requests, BOT, GetUpdates(timeout=10))
+
+    [_, polled] = requests.sent
+    assert isinstance(polled, GetUpdates)
+    # Sent at most 3 s − 0.75 s (the guard) after the acquisition was: 2 whole seconds.
+    assert polled.timeout == 2
+
+
+async def test_a_renewal_that_never_answers_stops_polling_before_the_lease_can_pass_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lease, lost_count = MemoryLease(), []
+    keeper = await acquired(lease, 1.2, on_lost=lambda: lost_count.append(1))
+    lease.renewals = "hang"
+
+    async with keeper.holding() as lost:
+        async with asyncio.timeout(5):
+            await lost.wait()
+        noticed = time.monotonic()
+
+    assert noticed < lease.until  # polling stopped before the lease could pass on
+    assert keeper.poll_seconds() is None
+    assert await send(LeaseGate(keeper), Requests(), GetUpdates(timeout=1)) == []
+    assert lost_count == [1]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage() for r in warnings] == [
+        "polling lease lost: not renewed in time (MongoDB did not answer); polling stopped"
+        " until it is held again"
+    ]
+
+
+async def test_renewals_failing_until_the_deadline_lose_the_lease_naming_the_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lease = MemoryLease()
+    keeper = await acquired(lease, 1.2)
+    lease.renewals = "fail"
+
+    async with keeper.holding() as lost:
+        async with asyncio.timeout(5):
+            await lost.wait()
+
+    assert "not renewed in time (MongoDB call failed: AutoReconnect)" in caplog.text
+
+
+async def test_a_lease_another_token_took_stops_polling_at_the_next_renewal() -> None:
+    lease = MemoryLease()
+    keeper = await acquired(lease, 3.0)
+    started = time.monotonic()
+    lease.token = "intruder"
+
+    async with keeper.holding() as lost:
+        async with asyncio.timeout(5):
+            await lost.wait()
+
+    assert time.monotonic() - started < 1.5  # a third of the lease, not its deadline
+
+
+async def test_renewals_keep_the_lease_for_as_long_as_it_is_held() -> None:
+    lease = MemoryLease()
+    keeper = await acquired(lease, 0.6)
+
+    async with keeper.holding() as lost:
+        await asyncio.sleep(2.0)
+
+        assert not lost.is_set()
+        assert lease.until > time.monotonic()
+        assert keeper.poll_seconds() is not None
+
+
+async def test_a_standby_takes_the_lease_as_soon_as_it_runs_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    lease = MemoryLease()
+    lease.token, lease.until = "other", time.monotonic() + 0.5
+    keeper = LeaseKeeper(lease, 30.0)  # attempts every 10 s, unless the lease ends sooner
+    started = time.monotonic()
+
+    assert await keeper.wait_until_acquired(asyncio.Event())
+
+    assert time.monotonic() - started < 1.0
+    assert caplog.text.count("standby: another poller holds the lease") == 1
+    assert caplog.text.count("polling lease acquired") == 1
+
+
+async def test_a_stop_ends_standby_at_once() -> None:
+    lease = MemoryLease()
+    lease.token, lease.until = "other", time.monotonic() + 60
+    keeper, stop = LeaseKeeper(lease, 30.0), asyncio.Event()
+    waiting = asyncio.create_task(keeper.wait_until_acquired(stop))
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+
+    stop.set()
+
+    assert not await waiting
+    assert time.monotonic() - started < 0.2
+
+
+async def test_a_release_ends_the_lease_at_once_when_every_getupdates_was_answered() -> None:
+    lease = MemoryLease()
+    keeper = await acquired(lease, 3.0)
+    await LeaseGate(keeper)(Requests(), BOT, GetUpdates(timeout=10))
+
+    await keeper.release()
+
+    assert lease.released_after == 0
+
+
+async def test_a_release_waits_for_a_long_poll_cancelled_unanswered() -> None:
+    lease, requests = MemoryLease(), Requests()
+    keeper = await acquired(lease, 3.0)
+    requests.hang = True
+    polling = asyncio.create_task(LeaseGate(keeper)(requests, BOT, GetUpdates(timeout=10)))
+    await asyncio.sleep(0.1)
+    polling.cancel()
+
+    await keeper.release()
+
+    # Sent with a timeout of 2 s about 0.1 s ago; still running at Telegram until then,
+    # and the guard (0.75 s) after that.
+    assert lease.released_after is not None
+    assert 2.4 < lease.released_after <= 2.75
+    assert keeper.poll_seconds() is None
