@@ -10,12 +10,12 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from aiohttp import web
 
 from infrastructure.startup_error import StartupError
 from presentation.bootstrap.container import Container
 from presentation.entrypoints.acknowledged_polling import confirm, poll
+from presentation.entrypoints.bot_startup import health_endpoints, register_commands
 from presentation.entrypoints.health_endpoints import HealthEndpoints, serve
 from presentation.entrypoints.interruption import (
     STOP_SIGNALS,
@@ -23,7 +23,6 @@ from presentation.entrypoints.interruption import (
     stop_signals_cancel_this_task,
 )
 from presentation.entrypoints.poller_lease import LeaseGate, LeaseKeeper
-from presentation.telegram.commands import BOT_COMMANDS
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ async def run_polling(container: Container) -> None:
     # Leaving the block closes the Bot API session, after the in-flight handlers replied.
     async with container.bot() as bot:
         with stop_signals_cancel_this_task() as start_up:
-            await _register_commands(bot, settings.telegram_api_url)
+            await register_commands(bot, settings.telegram_api_url)
         if start_up.signum is not None:
             raise Interrupted(start_up.signum)
         bot.session.middleware(LeaseGate(keeper))  # every getUpdates passes the lease's check
@@ -142,11 +141,7 @@ async def _health_endpoints(container: Container) -> AsyncIterator[HealthEndpoin
     if settings.http_port is None:
         yield None
         return
-    health = HealthEndpoints(
-        container.storage.ping(),
-        container.metrics(),
-        timeout_seconds=settings.mongo_operation_timeout_seconds,
-    )
+    health = health_endpoints(container)
     app = web.Application()
     health.add_to(app)
     try:
@@ -160,15 +155,3 @@ async def _health_endpoints(container: Container) -> AsyncIterator[HealthEndpoin
         yield health
     finally:
         await runner.cleanup()
-
-
-async def _register_commands(bot: Bot, api_url: str) -> None:
-    """Publish the command menu; also the first proof that the token and API URL work."""
-    try:
-        await bot.set_my_commands(BOT_COMMANDS)
-    except TelegramUnauthorizedError:
-        raise StartupError("the Telegram Bot API rejected BOT_TOKEN (unauthorized)") from None
-    except TelegramAPIError as error:
-        raise StartupError(
-            f"the Telegram Bot API at {api_url} failed: {type(error).__name__}"
-        ) from None
