@@ -10,14 +10,17 @@ Correctness rests on three rules, none of which needs the processes' clocks to a
 
 - The server's clock decides expiry: acquiring is one `findAndModify` that takes the lease
   only if it is free or its `lease_until_ms` is behind the server's `$$NOW`.
-- Renewing and releasing name the holder's token: a process whose lease ran out cannot
-  extend it, and its final write, which is the release, does not land.
+- Renewing and releasing name the holder's token: a process whose lease was taken by
+  another cannot extend it, and its final write, which is the release, does not land.
 - A holder stops before its lease can run out: it keeps a local deadline, counted from
   just before it sent the request that set the lease, of the lease's length minus one
   MongoDB operation timeout (a driver call started before the deadline may still land up
   to one timeout later) and a quarter second. Renewals, every third of the lease, push the
-  deadline on; when they fail (MongoDB unreachable, or the lease taken), the holder's code
-  is cancelled at the deadline, before anyone else can acquire.
+  deadline on; a failed one is retried at once and every quarter second. When they keep
+  failing (MongoDB unreachable, or the lease taken), the holder's code is cancelled at the
+  deadline, before anyone else can acquire; and the lease it leaves behind is shortened,
+  not removed, to one more operation timeout, since a driver call the cancelled code had
+  started may still be running in its thread.
 
 A process paused longer than that margin (a stopped VM, swapping) can still write after its
 lease ended; only the release is fenced by the token. The TTL index on `expires_at` only
@@ -25,6 +28,8 @@ removes documents abandoned for days; no decision depends on it.
 """
 
 import asyncio
+import contextlib
+import itertools
 import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -45,6 +50,7 @@ LONGEST_RETRY_SECONDS = 0.5
 """Waiting for a lease: retries start fast (most holders finish within tens of ms) and
 back off to this, or to the holder's expiry if sooner."""
 CLOCK_SLACK_SECONDS = 0.25
+RENEWAL_RETRY_SECONDS = 0.25
 
 
 class LeaseObserver(Protocol):
@@ -104,6 +110,7 @@ class MongoConversationLeases(BaseEventIsolation):
         self._lease_ms = round(lease_seconds * 1000)
         self._wait_seconds = wait_seconds
         self._safe_for = lease_seconds - operation_timeout_seconds - CLOCK_SLACK_SECONDS
+        self._leftover_ms = round((operation_timeout_seconds + CLOCK_SLACK_SECONDS) * 1000)
         self._observer = observer
 
     @asynccontextmanager
@@ -123,6 +130,8 @@ class MongoConversationLeases(BaseEventIsolation):
                     yield held
                 finally:
                     renewals.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await renewals
         except TimeoutError:
             if not deadline.expired():
                 await self._release_after_error(held)
@@ -135,8 +144,11 @@ class MongoConversationLeases(BaseEventIsolation):
             )
             await self._let_go(held)
             raise ConversationLost("the lease could not be renewed") from None
-        except BaseException:
+        except Exception:
             await self._release_after_error(held)
+            raise
+        except BaseException:  # cancelled (shutdown): a driver call may still be running
+            await self._let_go(held)
             raise
         await self._release(held)
 
@@ -154,12 +166,12 @@ class MongoConversationLeases(BaseEventIsolation):
         started = loop.time()
         give_up_at = started + self._wait_seconds
         retry_in = FIRST_RETRY_SECONDS
-        while True:
+        for tries in itertools.count(1):
             sent = loop.time()
             with outside_budget():
                 attempt = await self._storage.acquire_lease(key, token, self._lease_ms)
             if attempt.acquired:
-                if sent > started:
+                if tries > 1:
                     self._waited(loop.time() - started)
                 return HeldConversation(
                     key=key,
@@ -179,29 +191,34 @@ class MongoConversationLeases(BaseEventIsolation):
                     now - started,
                 )
                 raise ConversationBusy(f"conversation busy for {self._wait_seconds:g} s")
-            holder_left = max(attempt.until_ms - attempt.server_now_ms, 0) / 1000
-            await asyncio.sleep(min(retry_in, holder_left + 0.001, give_up_at - now))
+            await asyncio.sleep(min(retry_in, give_up_at - now))
             retry_in = min(retry_in * 2, LONGEST_RETRY_SECONDS)
+        raise AssertionError("unreachable")
 
     async def _renew(self, held: HeldConversation, deadline: asyncio.Timeout) -> None:
         """Every third of the lease, extend it and move the holder's deadline on. A lease
-        found taken ends the holder at once; a MongoDB failure is retried until the
-        deadline ends it."""
+        found taken ends the holder at once; a failed renewal is retried every quarter
+        second until it succeeds or the deadline ends the holder."""
         loop = asyncio.get_running_loop()
+        pause = self._lease_seconds / 3
         while True:
-            await asyncio.sleep(self._lease_seconds / 3)
+            await asyncio.sleep(pause)
             sent = loop.time()
             try:
                 with outside_budget():
                     ours = await self._storage.renew_lease(held.key, held.token, self._lease_ms)
-            except StorageUnavailable as error:
+            except Exception as error:
                 log.warning("could not renew a conversation lease (%s); retrying", error)
+                pause = RENEWAL_RETRY_SECONDS
                 continue
+            if deadline.expired():
+                return  # too late: the holder is being stopped
             if not ours:
                 deadline.reschedule(loop.time())
                 return
             held.deadline = sent + self._safe_for
             deadline.reschedule(held.deadline)
+            pause = self._lease_seconds / 3
 
     async def _release(self, held: HeldConversation) -> None:
         """The conversation's one write. Failing, the update is not recorded as handled:
@@ -228,13 +245,12 @@ class MongoConversationLeases(BaseEventIsolation):
             log.warning("could not release a conversation after an error (%s)", error)
 
     async def _let_go(self, held: HeldConversation) -> None:
-        """After giving up: free the lease if it is still ours, writing nothing, so the
-        next update need not wait for it to run out (best effort)."""
+        """After stopping the holder's code: shorten the lease, if still ours, to one more
+        operation timeout (a driver call it started may still land meanwhile), writing
+        nothing else, so the next update waits that long rather than a whole lease."""
         try:
             with outside_budget():
-                await self._storage.release_lease(
-                    held.key, held.token, change=None, handled=None, flood=None
-                )
+                await self._storage.renew_lease(held.key, held.token, self._leftover_ms)
         except StorageUnavailable:
             pass
 

@@ -66,8 +66,7 @@ class LeaseAttempt:
     snapshot: Snapshot
     """The conversation as stored (meaningful when acquired)."""
     server_now_ms: int
-    until_ms: int
-    """When the lease ends: ours if acquired, else the holder's."""
+    """The server's clock when the lease was taken (meaningful when acquired)."""
     flood: Mapping[str, Any] | None
     """The user's flood-control bucket as stored, if any."""
 
@@ -196,9 +195,13 @@ class MongoFSMStorage(BaseStorage):
                             "$lease_until_ms",
                         ]
                     },
-                    "lease_seen_ms": _SERVER_NOW_MS,
-                    # A document made here and abandoned by a crash is still cleaned up.
-                    "expires_at": {"$ifNull": ["$expires_at", self._clock() + self._kept_for]},
+                    # Set only when taken: a waiter's try changes nothing, so it is no write.
+                    "lease_seen_ms": {"$cond": ["$lease_free", _SERVER_NOW_MS, "$lease_seen_ms"]},
+                    # Pushed on when taken, so the TTL monitor cannot remove a document
+                    # while it is held (and one abandoned by a crash is still cleaned up).
+                    "expires_at": {
+                        "$cond": ["$lease_free", self._clock() + self._kept_for, "$expires_at"]
+                    },
                 }
             },
             {"$unset": "lease_free"},
@@ -208,8 +211,7 @@ class MongoFSMStorage(BaseStorage):
         return LeaseAttempt(
             acquired=document.get("lease_token") == token,
             snapshot=Snapshot.of(document, self._clock()),
-            server_now_ms=int(document["lease_seen_ms"]),
-            until_ms=int(document["lease_until_ms"]),
+            server_now_ms=int(document.get("lease_seen_ms") or 0),
             flood=flood if isinstance(flood, Mapping) else None,
         )
 

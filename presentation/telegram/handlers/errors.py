@@ -24,7 +24,10 @@ async def invalid_name(event: ErrorEvent) -> None:
 
 
 async def not_registered(event: ErrorEvent, state: FSMContext | None = None) -> None:
-    current = None if state is None else await state.get_state()
+    try:
+        current = None if state is None else await state.get_state()
+    except StorageUnavailable:
+        current = None  # the answer stands without the reminder
     await _reply(event, texts.with_reminder(texts.NOT_REGISTERED, current))
 
 

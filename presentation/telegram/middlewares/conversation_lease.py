@@ -105,8 +105,7 @@ class ConversationLease(BaseMiddleware):
                 trace.outcome = "duplicate"
             return UNHANDLED
         admitted, warn = self._flood.admit(held)
-        if not admitted:
-            held.mark_handled(event.update_id)
+        if not admitted:  # not recorded: it had no effect, and the record keeps 100 ids
             if isinstance(trace, UpdateTrace):
                 trace.outcome = "throttled"
             message = event.message
