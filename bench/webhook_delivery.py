@@ -32,17 +32,16 @@ class Attempt:
 
 
 def text_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
-    """A private text message, as Telegram posts it."""
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": int(time.time()),
-            "chat": {"id": user_id, "type": "private", "first_name": f"U{user_id}"},
-            "from": {"id": user_id, "is_bot": False, "first_name": f"U{user_id}"},
-            "text": text,
-        },
-    }
+    """A private text message from `user_id`, as JSON Telegram sends it (by `getUpdates`, or
+    to a webhook), a leading command marked as Telegram marks it."""
+    chat = {"id": user_id, "type": "private", "first_name": "Tester"}
+    sender = {"id": user_id, "is_bot": False, "first_name": "Tester"}
+    message: dict[str, Any] = {"message_id": update_id, "date": int(time.time()), "chat": chat}
+    message |= {"from": sender, "text": text}
+    if text.startswith("/"):
+        command = text.split(maxsplit=1)[0]
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    return {"update_id": update_id, "message": message}
 
 
 @dataclass

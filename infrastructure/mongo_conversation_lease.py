@@ -29,7 +29,6 @@ removes documents abandoned for days; no decision depends on it.
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -166,7 +165,9 @@ class MongoConversationLeases(BaseEventIsolation):
         started = loop.time()
         give_up_at = started + self._wait_seconds
         retry_in = FIRST_RETRY_SECONDS
-        for tries in itertools.count(1):
+        tries = 0
+        while True:
+            tries += 1
             sent = loop.time()
             with outside_budget():
                 attempt = await self._storage.acquire_lease(key, token, self._lease_ms)
@@ -193,7 +194,6 @@ class MongoConversationLeases(BaseEventIsolation):
                 raise ConversationBusy(f"conversation busy for {self._wait_seconds:g} s")
             await asyncio.sleep(min(retry_in, give_up_at - now))
             retry_in = min(retry_in * 2, LONGEST_RETRY_SECONDS)
-        raise AssertionError("unreachable")
 
     async def _renew(self, held: HeldConversation, deadline: asyncio.Timeout) -> None:
         """Every third of the lease, extend it and move the holder's deadline on. A lease

@@ -31,6 +31,7 @@ from presentation.entrypoints.interruption import (
     Interrupted,
     stop_signals_cancel_this_task,
 )
+from presentation.telegram.middlewares.in_flight import InFlight
 
 log = logging.getLogger(__name__)
 
@@ -49,33 +50,14 @@ class WebhookReceiver:
         self._dispatcher = dispatcher
         self._bot = bot
         self._secret = secret.encode()
-        self._in_progress = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self.in_flight = InFlight()
+        """Requests in progress, so shutdown can wait for them."""
         self.draining = False
         """Set when the process stops taking work: new requests are answered 503."""
 
-    @property
-    def in_progress(self) -> int:
-        return self._in_progress
-
     async def handle(self, request: web.Request) -> web.Response:
-        self._in_progress += 1
-        self._idle.clear()
-        try:
+        async with self.in_flight.tracking():
             return await self._answer(request)
-        finally:
-            self._in_progress -= 1
-            if self._in_progress == 0:
-                self._idle.set()
-
-    async def wait_idle(self, grace_seconds: float) -> bool:
-        """Wait until no request is in progress; False if `grace_seconds` passed first."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), grace_seconds)
-        except TimeoutError:
-            return False
-        return True
 
     async def _answer(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
@@ -197,12 +179,13 @@ async def _drain(
     for site in list(runner.sites):
         await site.stop()  # no new connections
     log.info(
-        "webhook stopped listening; waiting for %d request(s) in progress", receiver.in_progress
+        "webhook stopped listening; waiting for %d request(s) in progress",
+        receiver.in_flight.count,
     )
-    if not await receiver.wait_idle(grace_seconds):
+    if not await receiver.in_flight.wait_idle(grace_seconds):
         log.warning(
             "%d request(s) still in progress after %g s; shutting down anyway",
-            receiver.in_progress,
+            receiver.in_flight.count,
             grace_seconds,
         )
 

@@ -66,6 +66,10 @@ COMMAND_LOG = CommandLog()
 monitoring.register(COMMAND_LOG)
 
 
+class ProcessDied(BaseException):
+    """Stands for a kill -9: nothing after it runs, no handler catches it."""
+
+
 async def _always_answers() -> None:
     """An in-memory store is always there."""
 

@@ -23,7 +23,7 @@ from presentation.bootstrap.container import Container
 from presentation.entrypoints.local_session import LocalBotSession
 from presentation.entrypoints.terminal_chat import local_update
 from presentation.telegram import texts
-from tests.conversations.conftest import ADA, BOT_TOKEN
+from tests.conversations.conftest import ADA, BOT_TOKEN, ProcessDied
 
 pytestmark = pytest.mark.mongo
 
@@ -31,10 +31,6 @@ LEASE_SECONDS = 3.0
 OPERATION_TIMEOUT_SECONDS = 1.0
 SAFE_FOR = LEASE_SECONDS - OPERATION_TIMEOUT_SECONDS - 0.25
 """How long a holder that cannot renew goes on (see infrastructure.mongo_conversation_lease)."""
-
-
-class ProcessDied(BaseException):
-    """Stands for a kill -9: nothing after it runs, no handler catches it."""
 
 
 @dataclass

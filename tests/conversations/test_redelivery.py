@@ -16,13 +16,15 @@ from presentation.bootstrap.container import Container
 from presentation.entrypoints.local_session import LocalBotSession
 from presentation.entrypoints.terminal_chat import local_update
 from presentation.telegram import texts
-from tests.conversations.conftest import ADA, BOT_TOKEN, ONE_PROCESS_MONGO, BotUnderTest
+from tests.conversations.conftest import (
+    ADA,
+    BOT_TOKEN,
+    ONE_PROCESS_MONGO,
+    BotUnderTest,
+    ProcessDied,
+)
 
 pytestmark = ONE_PROCESS_MONGO
-
-
-class ProcessDied(BaseException):
-    """Stands for a kill -9: nothing after it runs, no handler catches it."""
 
 
 @pytest.fixture

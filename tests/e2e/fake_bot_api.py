@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bench.webhook_delivery import text_update
 from infrastructure.embedded_mongo import free_loopback_port
 
 BOT_ID = 4242
@@ -239,19 +240,6 @@ class FakeBotApi:
             "chat": chat,
             "text": params["text"],
         }
-
-
-def text_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
-    """A private text message from `user_id`, as JSON Telegram sends it (by `getUpdates`, or
-    to a webhook)."""
-    chat = {"id": user_id, "type": "private", "first_name": "Tester"}
-    sender = {"id": user_id, "is_bot": False, "first_name": "Tester"}
-    message = {"message_id": update_id, "date": int(time.time()), "chat": chat}
-    message |= {"from": sender, "text": text}
-    if text.startswith("/"):
-        command = text.split(maxsplit=1)[0]
-        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-    return {"update_id": update_id, "message": message}
 
 
 def _faulty_answer(request: web.Request, fault: str) -> web.Response:

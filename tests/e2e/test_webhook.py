@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.webhook_delivery import text_update
 from infrastructure.embedded_mongo import free_loopback_port
 from presentation.entrypoints.cli import NO_WEBHOOK_SECRET
 from presentation.entrypoints.webhook import SECRET_HEADER
 from presentation.telegram import texts
 from tests.e2e.conftest import BOT_TOKEN
-from tests.e2e.fake_bot_api import FakeBotApi, text_update
+from tests.e2e.fake_bot_api import FakeBotApi
 from tests.e2e.profilebot_process import BotProcess, clean_env, run
 
 pytestmark = pytest.mark.e2e
