@@ -14,13 +14,17 @@ from domain.user_name import UserName
 class RenameUserRequest:
     user_id: int
     new_name: str
+    request_id: int | None = None
+    """Identifies the request (a Telegram update): delivered again after its rename
+    happened, it gets the answer it got the first time."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RenameUserResponse:
     profile: UserProfile
     changed: bool
-    """False when the new name equals the current one; nothing changed then."""
+    """False when the new name already was the current one, unless this same request made
+    it so (a request delivered again); nothing changed now either way."""
 
 
 class RenameUser:
@@ -36,11 +40,15 @@ class RenameUser:
         now = self._clock()
         # One atomic step rather than read-then-write: half the round trips, and a
         # concurrent /forget cannot slip in between.
-        before = await self._users.change_name(UserId(request.user_id), new_name, now)
-        if before is None:
+        change = await self._users.change_name(
+            UserId(request.user_id), new_name, now, request.request_id
+        )
+        if change is None:
             raise UserNotRegistered(request.user_id)
+        before = change.before
         if before.name == new_name:
-            return RenameUserResponse(profile=UserProfile.of(before), changed=False)
+            again = request.request_id is not None and change.last_renamed_by == request.request_id
+            return RenameUserResponse(profile=UserProfile.of(before), changed=again)
         return RenameUserResponse(
             profile=UserProfile.of(before.renamed(new_name, now)), changed=True
         )

@@ -1,5 +1,6 @@
 """The port through which use cases keep users; adapters implement it for a real database."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -9,6 +10,16 @@ from domain.user_name import UserName
 
 class UserAlreadyExists(Exception):
     """`add` found a user with the same id already stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class NameChange:
+    """What `UserRepository.change_name` found."""
+
+    before: User
+    """The user as it was before the call."""
+    last_renamed_by: int | None
+    """The request that last changed the name, as it was before the call."""
 
 
 class UserRepository(Protocol):
@@ -26,10 +37,13 @@ class UserRepository(Protocol):
         """Store a new user; raise `UserAlreadyExists` if the id is taken."""
         ...
 
-    async def change_name(self, user_id: UserId, name: UserName, at: datetime) -> User | None:
-        """Give the stored user `name`, as `User.renamed(name, at)` would, but leave
-        `updated_at` alone when `name` is already theirs. Return the user as it was
-        before, or None if there is no such user (then nothing is written)."""
+    async def change_name(
+        self, user_id: UserId, name: UserName, at: datetime, request_id: int | None = None
+    ) -> NameChange | None:
+        """Give the stored user `name`, as `User.renamed(name, at)` would, recording
+        `request_id` as the request that did; leave both alone when `name` is already
+        theirs. Return what was there before, or None if there is no such user (then
+        nothing is written)."""
         ...
 
     async def remove(self, user_id: UserId) -> bool:

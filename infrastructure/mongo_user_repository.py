@@ -7,7 +7,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from application.user_repository import UserAlreadyExists
+from application.user_repository import NameChange, UserAlreadyExists
 from domain.user import User, UserId
 from domain.user_name import UserName
 from infrastructure.mongo_client import Document
@@ -17,7 +17,8 @@ USER_ID_INDEX = "telegram_id_unique"
 
 
 class MongoUserRepository:
-    """Documents `{telegram_id, name, created_at, updated_at}`; uniqueness is the index's job."""
+    """Documents `{telegram_id, name, created_at, updated_at, renamed_by}` (the update that
+    last renamed the user); uniqueness is the index's job."""
 
     def __init__(
         self, database: Database[Document], executor: MongoExecutor, collection: str = "users"
@@ -40,18 +41,31 @@ class MongoUserRepository:
         if not await self._executor.run(insert_unless_taken, self._users, _to_document(user)):
             raise UserAlreadyExists(user.id.value)
 
-    async def change_name(self, user_id: UserId, name: UserName, at: datetime) -> User | None:
+    async def change_name(
+        self, user_id: UserId, name: UserName, at: datetime, request_id: int | None = None
+    ) -> NameChange | None:
         # One atomic findAndModify. `$literal` keeps a name such as "$where" a plain string.
         literal = {"$literal": name.value}
         unchanged = {"$eq": ["$name", literal]}
         before = await self._executor.run(
             self._users.find_one_and_update,
             {"telegram_id": user_id.value},
-            [{"$set": {"name": literal, "updated_at": {"$cond": [unchanged, "$updated_at", at]}}}],
+            [
+                {
+                    "$set": {
+                        "name": literal,
+                        "updated_at": {"$cond": [unchanged, "$updated_at", at]},
+                        "renamed_by": {"$cond": [unchanged, "$renamed_by", request_id]},
+                    }
+                }
+            ],
             {"_id": False},
             return_document=ReturnDocument.BEFORE,
         )
-        return None if before is None else _to_user(before)
+        if before is None:
+            return None
+        renamed_by = before.get("renamed_by")
+        return NameChange(_to_user(before), renamed_by if isinstance(renamed_by, int) else None)
 
     async def remove(self, user_id: UserId) -> bool:
         result = await self._executor.run(self._users.delete_one, {"telegram_id": user_id.value})

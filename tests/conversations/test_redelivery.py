@@ -106,3 +106,24 @@ async def test_a_question_asked_and_recorded_is_not_asked_again_when_delivered_a
     assert await bot.feed(rename) == [texts.ask_new_name("Ada")]
 
     assert await restarted(rename) == []
+
+
+async def test_a_rename_that_died_before_it_was_recorded_is_answered_renamed_again(
+    bot: BotUnderTest, restarted: Callable[[Update], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+    await bot.send("/rename")
+
+    async def die(*args: object) -> None:
+        raise ProcessDied
+
+    monkeypatch.setattr(bot.dispatcher.storage, "write", die)
+    grace = local_update(800, ADA, "Grace")
+    with pytest.raises(ProcessDied):
+        await bot.feed(grace)  # renamed and answered, then died before the record
+
+    assert await restarted(grace) == [texts.renamed("Grace")]  # not "already your name"
+
+    assert [u["name"] for u in bot.stored_users()] == ["Grace"]
+    assert await restarted(local_update(801, ADA, "Grace")) == [texts.unknown_input("Grace")]

@@ -9,7 +9,7 @@ from pymongo.database import Database
 from application.errors import StorageUnavailable, UserAlreadyRegistered
 from application.register_user import RegisterUser, RegisterUserRequest
 from application.time_budget import time_budget
-from application.user_repository import UserAlreadyExists
+from application.user_repository import NameChange, UserAlreadyExists
 from domain.user import User, UserId
 from domain.user_name import UserName
 from infrastructure.clock import utc_now
@@ -89,10 +89,26 @@ async def test_change_name_renames_and_returns_the_user_before(
     await users.add(ada())
     later = T0 + timedelta(hours=1)
 
-    before = await users.change_name(UserId(7), UserName("Grace"), later)
+    change = await users.change_name(UserId(7), UserName("Grace"), later)
 
-    assert before == ada()
+    assert change == NameChange(ada(), last_renamed_by=None)
     assert await users.get(UserId(7)) == ada().renamed(UserName("Grace"), later)
+
+
+async def test_change_name_remembers_which_request_renamed_until_another_does(
+    users: MongoUserRepository,
+) -> None:
+    await users.add(ada())
+    later = T0 + timedelta(hours=1)
+    await users.change_name(UserId(7), UserName("Grace"), later, request_id=41)
+
+    again = await users.change_name(UserId(7), UserName("Grace"), later, request_id=41)
+    await users.change_name(UserId(7), UserName("Bob"), later, request_id=42)
+    after_another = await users.change_name(UserId(7), UserName("Bob"), later, request_id=43)
+
+    assert again is not None
+    assert after_another is not None
+    assert (again.last_renamed_by, after_another.last_renamed_by) == (41, 42)
 
 
 async def test_change_name_to_the_same_name_keeps_the_update_time(

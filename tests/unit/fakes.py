@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from application.user_repository import UserAlreadyExists
+from application.user_repository import NameChange, UserAlreadyExists
 from domain.user import User, UserId
 from domain.user_name import UserName
 
@@ -12,6 +12,7 @@ class InMemoryUserRepository:
 
     def __init__(self, *users: User) -> None:
         self.users: dict[UserId, User] = {user.id: user for user in users}
+        self.renamed_by: dict[UserId, int | None] = {}
         self.writes = 0
 
     async def get(self, user_id: UserId) -> User | None:
@@ -23,12 +24,18 @@ class InMemoryUserRepository:
         self.users[user.id] = user
         self.writes += 1
 
-    async def change_name(self, user_id: UserId, name: UserName, at: datetime) -> User | None:
+    async def change_name(
+        self, user_id: UserId, name: UserName, at: datetime, request_id: int | None = None
+    ) -> NameChange | None:
         before = self.users.get(user_id)
-        if before is not None and before.name != name:
+        if before is None:
+            return None
+        change = NameChange(before, self.renamed_by.get(user_id))
+        if before.name != name:
             self.users[user_id] = before.renamed(name, at)
+            self.renamed_by[user_id] = request_id
             self.writes += 1
-        return before
+        return change
 
     async def remove(self, user_id: UserId) -> bool:
         if self.users.pop(user_id, None) is None:

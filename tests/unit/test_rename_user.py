@@ -50,3 +50,28 @@ async def test_an_unknown_user_is_not_registered() -> None:
         await RenameUser(InMemoryUserRepository(), SteppingClock()).execute(
             RenameUserRequest(user_id=7, new_name="Grace")
         )
+
+
+async def test_a_request_delivered_again_after_its_rename_is_answered_as_renamed() -> None:
+    clock = SteppingClock()
+    users = _users_with_ada(clock)
+    rename = RenameUser(users, clock)
+    first = await rename.execute(RenameUserRequest(user_id=7, new_name="Grace", request_id=5))
+
+    again = await rename.execute(RenameUserRequest(user_id=7, new_name="Grace", request_id=5))
+
+    assert first.changed
+    assert again.changed
+    assert again.profile == first.profile
+    assert users.writes == 1
+
+
+async def test_another_request_for_the_name_just_set_is_unchanged() -> None:
+    clock = SteppingClock()
+    users = _users_with_ada(clock)
+    rename = RenameUser(users, clock)
+    await rename.execute(RenameUserRequest(user_id=7, new_name="Grace", request_id=5))
+
+    other = await rename.execute(RenameUserRequest(user_id=7, new_name="Grace", request_id=6))
+
+    assert not other.changed

@@ -3,7 +3,7 @@
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
+from aiogram.types import Message, Update
 from dependency_injector.wiring import Provide, inject
 
 from application.errors import UserNotRegistered
@@ -31,14 +31,18 @@ async def rename(
 @inject
 async def new_name_received(
     message: Message,
+    *,
     sender_id: int,
     text: str,
     state: FSMContext,
+    event_update: Update,
     rename_user: RenameUser = Provide["rename_user"],
 ) -> None:
-    """Rename (an invalid name is answered by the errors router)."""
+    """Rename (an invalid name is answered by the errors router). The update's id names
+    the request, so that delivered again after renaming, it is answered "renamed" again."""
+    request = RenameUserRequest(user_id=sender_id, new_name=text, request_id=event_update.update_id)
     try:
-        result = await rename_user.execute(RenameUserRequest(user_id=sender_id, new_name=text))
+        result = await rename_user.execute(request)
     except UserNotRegistered:
         await state.clear()  # the profile is gone; there is nothing left to rename
         await message.answer(texts.NOT_REGISTERED)
