@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --constraint constraints.txt
 
-.PHONY: run test check pytest bench clean
+.PHONY: run test check pytest bench image-test clean
 
 run: $(VENV)/.run-installed
 	$(BIN)/profilebot run
@@ -23,6 +23,11 @@ pytest: $(VENV)/.dev-installed
 # Several minutes: throughput, latency and memory figures into bench/results.md (not a test).
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.run
+
+# Minutes, needs root: installs podman, runc and debootstrap, builds a Debian base and the
+# image, and runs it against SecantusDB (see tests/image/check_image.py). Not part of `test`.
+image-test: $(VENV)/.dev-installed
+	$(BIN)/python -m tests.image.check_image
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
