@@ -1,6 +1,7 @@
 """A Bot API session answered in-process: the terminal chat prints through it, tests record."""
 
 import itertools
+import typing
 from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -10,7 +11,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.enums import ChatType
 from aiogram.methods import GetMe, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, Message, User
+from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
 
 
 class UnsupportedLocalMethod(NotImplementedError):
@@ -20,12 +21,19 @@ class UnsupportedLocalMethod(NotImplementedError):
 class LocalBotSession(BaseSession):
     """Hands every request to `on_request` and answers it as Telegram would, without network.
 
-    Supported: `sendMessage`, `getMe` and methods that return `True` (e.g. `setMyCommands`).
+    Supported: `sendMessage` (the sent message, with its inline buttons, also goes to
+    `on_sent`), `getMe`, and methods that may return `True` (`setMyCommands`,
+    `answerCallbackQuery`, `editMessageReplyMarkup`, …), which do.
     """
 
-    def __init__(self, on_request: Callable[[TelegramMethod[Any]], None]) -> None:
+    def __init__(
+        self,
+        on_request: Callable[[TelegramMethod[Any]], None],
+        on_sent: Callable[[Message], None] | None = None,
+    ) -> None:
         super().__init__()
         self._on_request = on_request
+        self._on_sent = on_sent
         self._message_ids = itertools.count(1)
 
     async def make_request(
@@ -36,10 +44,14 @@ class LocalBotSession(BaseSession):
     ) -> TelegramType:
         self._on_request(method)
         if isinstance(method, SendMessage):
-            return cast(TelegramType, self._sent_message(method))
+            sent = self._sent_message(method)
+            if self._on_sent is not None:
+                self._on_sent(sent)
+            return cast(TelegramType, sent)
         if isinstance(method, GetMe):
             return cast(TelegramType, User(id=bot.id, is_bot=True, first_name="profilebot"))
-        if method.__returning__ is bool:
+        returning = method.__returning__
+        if returning is bool or bool in typing.get_args(returning):
             return cast(TelegramType, True)
         raise UnsupportedLocalMethod(f"no local answer for {type(method).__name__}")
 
@@ -64,4 +76,9 @@ class LocalBotSession(BaseSession):
             date=datetime.now(UTC),
             chat=Chat(id=chat_id, type=ChatType.PRIVATE),
             text=method.text,
+            reply_markup=(
+                method.reply_markup
+                if isinstance(method.reply_markup, InlineKeyboardMarkup)
+                else None
+            ),
         )

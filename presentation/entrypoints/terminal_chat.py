@@ -12,17 +12,20 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from aiogram.enums import ChatType
-from aiogram.methods import SendMessage, TelegramMethod
-from aiogram.types import Chat, Message, Update, User
+from aiogram.methods import AnswerCallbackQuery, SendMessage, TelegramMethod
+from aiogram.types import CallbackQuery, Chat, Message, Update, User
 from dependency_injector import providers
 
 from presentation.bootstrap.container import Container
 from presentation.entrypoints.interruption import stop_signals_cancel_this_task
 from presentation.entrypoints.local_session import LocalBotSession
+from presentation.entrypoints.terminal_choices import Choice, Choices, InlineChoice
 
 # A well-formed token that no real bot has; its id (1) keeps chat conversations apart from
 # the real bot's in the FSM collection, while profiles are shared with it by user id.
 LOCAL_BOT_TOKEN = "1:local-terminal-chat"
+ESCAPE = "\\"
+"""Starts a line to send as a message even if it names a listed button."""
 
 log = logging.getLogger(__name__)
 
@@ -40,51 +43,118 @@ async def run_chat(
     print_reply: Callable[[str], None],
     user_id: int,
 ) -> None:
-    """Feed each line to the dispatcher as a private message; print what the bot sends.
+    """Feed each line to the dispatcher as a private message; print what the bot sends,
+    then the buttons the user could tap now, numbered. A line naming one (its number or
+    label) taps it, as in Telegram: a keyboard button sends its label, an inline one
+    presses it.
 
     The container must be started; its Bot API session is replaced by one that prints.
     The chat ends at the end of input, or once nobody reads its output any more
     (`profilebot chat | head -3`).
     """
-    output_closed = False
+    output, choices = _Output(print_reply), Choices()
 
     def on_request(method: TelegramMethod[Any]) -> None:
-        nonlocal output_closed
-        if isinstance(method, SendMessage) and not output_closed:
-            try:
-                print_reply(method.text)
-            except BrokenPipeError:
-                output_closed = True
-                _discard_stdout()
+        choices.requested(method)
+        if (shown := _shown_to_user(method)) is not None:
+            output.say(shown)
 
     container.bot_token.override(providers.Object(LOCAL_BOT_TOKEN))
-    container.bot_session.override(providers.Object(LocalBotSession(on_request)))
+    session = LocalBotSession(on_request, on_sent=choices.sent)
+    container.bot_session.override(providers.Object(session))
     bot, dispatcher = container.bot(), container.dispatcher()
     # Handled update ids are remembered in MongoDB, so each run numbers its updates after
     # every earlier run's: from the clock, in microseconds.
     update_ids = itertools.count(time.time_ns() // 1_000)
+    menu = ""
     async for text in lines:
-        if output_closed:
+        if output.closed:
             break
-        update = local_update(next(update_ids), user_id, text)
+        update = _update_for(text, choices.chosen(text), next(update_ids), user_id)
+        said = output.said
         try:
             await dispatcher.feed_update(bot, update)
         except Exception:
             log.exception("the bot failed on update %d", update.update_id)
+        shown, menu = menu, choices.menu()
+        if menu and (output.said > said or menu != shown):
+            output.say(menu)
 
 
-def local_update(update_id: int, user_id: int, text: str) -> Update:
-    """A private text message from the local user, shaped as Telegram would send it."""
+class _Output:
+    """`print_reply` until nobody reads the output any more; then nothing."""
+
+    def __init__(self, print_reply: Callable[[str], None]) -> None:
+        self._print_reply = print_reply
+        self.closed = False
+        self.said = 0
+        """How many texts were printed: whether a line was answered, for the menu."""
+
+    def say(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            self._print_reply(text)
+        except BrokenPipeError:
+            self.closed = True
+            _discard_stdout()
+        self.said += 1
+
+
+def _shown_to_user(method: TelegramMethod[Any]) -> str | None:
+    """What Telegram shows of a request: a message's text, or a pressed button's answer,
+    shown briefly over the chat (here in parentheses)."""
+    if isinstance(method, SendMessage):
+        return method.text
+    if isinstance(method, AnswerCallbackQuery) and method.text:
+        return f"({method.text})"
+    return None
+
+
+def _update_for(line: str, choice: Choice | None, update_id: int, user_id: int) -> Update:
+    """What a typed line is: a tap on the button it names, else a message with its text.
+    A line starting with a backslash is sent as typed, without it, whatever it names
+    ("\\2" sends "2", "\\Rename" sends "Rename")."""
+    if line.startswith(ESCAPE):
+        return local_update(update_id, user_id, line.removeprefix(ESCAPE))
+    if isinstance(choice, InlineChoice):
+        return local_button_press(update_id, user_id, choice.pressed_on, choice.data)
+    return local_update(update_id, user_id, choice.label if choice else line)
+
+
+def local_update(update_id: int, user_id: int, text: str, sender: User | None = None) -> Update:
+    """A private text message from the local user (`sender`, if given, is who Telegram says
+    they are), shaped as Telegram would send it."""
     return Update(
         update_id=update_id,
         message=Message(
             message_id=update_id,
             date=datetime.now(UTC),
             chat=Chat(id=user_id, type=ChatType.PRIVATE),
-            from_user=User(id=user_id, is_bot=False, first_name="Terminal"),
+            from_user=sender or _local_user(user_id),
             text=text,
         ),
     )
+
+
+def local_button_press(
+    update_id: int, user_id: int, pressed_on: Message, data: str, sender: User | None = None
+) -> Update:
+    """The local user pressing a button with callback `data` under the bot's `pressed_on`."""
+    return Update(
+        update_id=update_id,
+        callback_query=CallbackQuery(
+            id=str(update_id),
+            from_user=sender or _local_user(user_id),
+            chat_instance=str(user_id),
+            message=pressed_on,
+            data=data,
+        ),
+    )
+
+
+def _local_user(user_id: int) -> User:
+    return User(id=user_id, is_bot=False, first_name="Terminal")
 
 
 async def stdin_lines() -> AsyncIterator[str]:

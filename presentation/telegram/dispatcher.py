@@ -12,6 +12,7 @@ from aiogram.types import TelegramObject
 
 from presentation.telegram.conversation_store import ConversationLeases
 from presentation.telegram.handlers import build_router
+from presentation.telegram.middlewares.callback_answers import AnswerEveryPress
 from presentation.telegram.middlewares.conversation_lease import (
     ConversationLease,
     KeyOf,
@@ -46,6 +47,10 @@ def build_dispatcher(
     for each of `update_observers`) → aiogram's
     user context → only served updates go on → duplicate drop → flood control → the user's
     lock (`isolation`) → one storage time budget → aiogram's error routing → lazy FSM.
+
+    Inside, every pressed button's handler is wrapped by `AnswerEveryPress`, which answers
+    the press however the handler ended; a press stopped before (not served, throttled, its
+    lease not had in time) is answered where it stops.
 
     Everything that can reply to a user, the errors router included, runs inside that
     user's lock, so one user's replies come in the order of their messages; different users
@@ -94,6 +99,7 @@ def build_dispatcher(
     for name, observer in dispatcher.observers.items():
         if name != "update":
             observer.middleware.register(handler_name)
+    dispatcher.callback_query.middleware.register(AnswerEveryPress())
     dispatcher.include_router(build_router())
     return dispatcher
 

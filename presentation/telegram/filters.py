@@ -1,12 +1,13 @@
 """Filters shared by the routers. All async: aiogram runs sync filters in a thread pool."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram.enums import ChatType
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import Message, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
 
 class PrivateChatUser(Filter):
@@ -19,6 +20,39 @@ class PrivateChatUser(Filter):
         if message.chat.type != ChatType.PRIVATE or message.from_user is None:
             return False
         return {"sender_id": message.from_user.id}
+
+
+@dataclass(frozen=True)
+class PressedButton:
+    """Where the pressed button is: the bot's message that carries it."""
+
+    chat_id: int
+    message_id: int
+
+
+class PrivateChatButton(Filter):
+    """Only buttons a person presses under the bot's messages in a private chat; passes the
+    presser's id as `sender_id` and the message as `pressed` (a `PressedButton`)."""
+
+    async def __call__(self, query: CallbackQuery) -> bool | dict[str, Any]:
+        message = query.message
+        if message is None or message.chat.type != ChatType.PRIVATE:
+            return False
+        pressed = PressedButton(chat_id=message.chat.id, message_id=message.message_id)
+        return {"sender_id": query.from_user.id, "pressed": pressed}
+
+
+class TextIs(Filter):
+    """Messages whose text is exactly `text`, such as a reply keyboard button's label."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def __str__(self) -> str:
+        return f"TextIs({self._text!r})"
+
+    async def __call__(self, message: Message) -> bool:
+        return message.text == self._text
 
 
 class TextMessage(Filter):

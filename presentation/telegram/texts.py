@@ -32,12 +32,25 @@ SLOW_DOWN = (
     "You're sending messages faster than I can keep up, so I'm skipping some."
     " Please wait a few seconds, then carry on."
 )
+SLOW_DOWN_PRESSES = "You're pressing faster than I can keep up. Please wait a few seconds."
+TRY_AGAIN = "I'm still busy with your previous message. Please press again in a moment."
 CONFIRM_FORGET = (
-    "This deletes your profile for good. Send YES to confirm, or anything else to keep it."
+    "This deletes your profile for good. Tap “Yes, delete it” or send YES to confirm;"
+    " anything else keeps it."
 )
 FORGOTTEN = "Done: I've deleted your profile and forgotten our conversation. /start to begin anew."
 KEPT = "OK, I've kept your profile."
 NOTHING_TO_FORGET = "You have no profile here, so there's nothing to delete."
+QUESTION_CLOSED = "That question is closed: nothing changed."
+STALE_BUTTON = "That button no longer does anything."
+
+RENAME_BUTTON = "✏️ Rename"
+DELETE_BUTTON = "🗑 Delete"
+CONFIRM_DELETE_BUTTON = "🗑 Yes, delete it"
+KEEP_BUTTON = "Keep it"
+CANCEL_BUTTON = "❌ Cancel"
+"""Sent as a message when tapped, so it is matched as text: no name looks like it."""
+NAME_PLACEHOLDER = "Your name"
 
 _CANCELLED = {
     Registration.waiting_for_name.state: "Registration cancelled. Send /start whenever you like.",
@@ -48,7 +61,9 @@ _CANCELLED = {
 _STILL_WAITING = {
     Registration.waiting_for_name.state: "I'm still waiting for your name (or /cancel).",
     Renaming.waiting_for_new_name.state: "I'm still waiting for your new name (or /cancel).",
-    Forgetting.waiting_for_confirmation.state: "Send YES to delete your profile, or /cancel.",
+    Forgetting.waiting_for_confirmation.state: (
+        "Tap “Yes, delete it” or send YES to delete your profile, or /cancel."
+    ),
 }
 
 _NAME_PROBLEMS = {
@@ -95,9 +110,14 @@ def cancelled(state: str | None) -> str:
     return _CANCELLED.get(state or "", "Cancelled.")
 
 
+def still_waiting(state: str | None) -> str:
+    """The reminder alone: what a button pressed again is answered with."""
+    return _STILL_WAITING.get(state or "", "")
+
+
 def with_reminder(text: str, state: str | None) -> str:
     """Append what the bot is still waiting for, so a side command doesn't lose the thread."""
-    reminder = _STILL_WAITING.get(state or "")
+    reminder = still_waiting(state)
     return f"{text}\n\n{reminder}" if reminder else text
 
 

@@ -22,8 +22,22 @@ from aiogram import Bot, Dispatcher
 from aiogram.enums import ChatType
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.methods import SendMessage, TelegramMethod
-from aiogram.types import Chat, Message, PhotoSize, Update, User
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    SendMessage,
+    TelegramMethod,
+)
+from aiogram.types import (
+    Chat,
+    InlineKeyboardButton,
+    Message,
+    PhotoSize,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+    User,
+)
 from dependency_injector import containers, providers
 from pymongo import monitoring
 from pymongo.database import Database
@@ -37,7 +51,7 @@ from infrastructure.settings import Settings
 from presentation.bootstrap import lifecycle
 from presentation.bootstrap.container import Container
 from presentation.entrypoints.local_session import LocalBotSession
-from presentation.entrypoints.terminal_chat import local_update
+from presentation.entrypoints.terminal_chat import local_button_press, local_update
 from tests.unit.fakes import InMemoryUserRepository
 
 BOT_TOKEN = "42:TEST-TOKEN"
@@ -142,6 +156,14 @@ class MemoryRecords:
         return sum(1 for record in records if record.state is not None or record.data)
 
 
+ADA_ON_TELEGRAM = User(id=ADA, is_bot=False, first_name="Ada", last_name="Lovelace")
+"""Who Telegram says the test's user is: the name offered on the name keyboard."""
+
+
+class NoSuchButton(AssertionError):
+    pass
+
+
 @dataclass
 class BotUnderTest:
     dispatcher: Dispatcher
@@ -149,11 +171,80 @@ class BotUnderTest:
     container: Container
     records: Records
     requests: list[TelegramMethod[Any]] = field(default_factory=list)
+    sent: list[Message] = field(default_factory=list)
+    """Every message the bot sent, as Telegram answered: with its id and inline buttons."""
+    fed: list[Update] = field(default_factory=list)
     _next_update_id: int = 0
 
-    async def send(self, text: str, user_id: int = ADA) -> list[str]:
+    async def send(self, text: str, user_id: int = ADA, sender: User | None = None) -> list[str]:
         """Send a private text message; the texts the bot answered with."""
-        return await self.feed(local_update(self._update_id(), user_id, text))
+        if sender is None and user_id == ADA:
+            sender = ADA_ON_TELEGRAM
+        return await self.feed(local_update(self._update_id(), user_id, text, sender))
+
+    async def tap(self, label: str, user_id: int = ADA) -> list[str]:
+        """Tap a button of the keyboard the user has now: it sends its label."""
+        labels = self.keyboard(user_id)
+        if label not in labels:
+            raise NoSuchButton(f"{label!r} is not on the keyboard {labels}")
+        return await self.send(label, user_id)
+
+    def keyboard(self, user_id: int = ADA) -> list[str]:
+        """The labels of the reply keyboard `user_id` has now (the last one sent, unless a
+        later message took it away)."""
+        for request in reversed(self.requests):
+            if isinstance(request, SendMessage) and request.chat_id == user_id:
+                markup = request.reply_markup
+                if isinstance(markup, ReplyKeyboardMarkup):
+                    return [button.text for row in markup.keyboard for button in row]
+                if isinstance(markup, ReplyKeyboardRemove):
+                    return []
+        return []
+
+    def buttons(self, user_id: int = ADA) -> list[str]:
+        """The inline buttons under the last message sent to `user_id`."""
+        messages = [m for m in self.sent if m.chat.id == user_id]
+        return [button.text for button in _inline_buttons(messages[-1])] if messages else []
+
+    async def press(
+        self, label: str, user_id: int = ADA, on: Message | None = None, data: str | None = None
+    ) -> list[str]:
+        """Press the button `label` under `on` (by default the latest message to `user_id`
+        that has one), sending its callback data, or `data` instead (forged); the texts the
+        bot answered with."""
+        return await self.feed(self.press_update(label, user_id, on, data))
+
+    def press_update(
+        self, label: str, user_id: int = ADA, on: Message | None = None, data: str | None = None
+    ) -> Update:
+        """The update a press of `label` delivers (see `press`)."""
+        message = on or self.latest_with_button(label, user_id)
+        found = [b for b in _inline_buttons(message) if b.text == label]
+        if not found:
+            raise NoSuchButton(f"{label!r} is not under message {message.message_id}")
+        button = found[0]
+        return local_button_press(
+            self._update_id(),
+            user_id,
+            message,
+            data if data is not None else str(button.callback_data),
+            sender=ADA_ON_TELEGRAM if user_id == ADA else None,
+        )
+
+    def latest_with_button(self, label: str, user_id: int = ADA) -> Message:
+        for message in reversed(self.sent):
+            if message.chat.id == user_id and label in [b.text for b in _inline_buttons(message)]:
+                return message
+        raise NoSuchButton(f"no message to {user_id} has a {label!r} button")
+
+    def callback_answers(self) -> list[AnswerCallbackQuery]:
+        return [r for r in self.requests if isinstance(r, AnswerCallbackQuery)]
+
+    def retired(self) -> list[int]:
+        """The ids of the messages whose buttons the bot took off, in order."""
+        return [
+            int(r.message_id or 0) for r in self.requests if isinstance(r, EditMessageReplyMarkup)
+        ]
 
     async def send_photo(self, user_id: int = ADA) -> list[str]:
         update = local_update(self._update_id(), user_id, "").model_copy(deep=True)
@@ -178,7 +269,8 @@ class BotUnderTest:
 
     async def round_trips(self, text: str, user_id: int = ADA) -> tuple[list[str], list[str]]:
         """Send a message; the replies, and the MongoDB commands it cost, in order."""
-        return await self.feed_counting(local_update(self._update_id(), user_id, text))
+        sender = ADA_ON_TELEGRAM if user_id == ADA else None
+        return await self.feed_counting(local_update(self._update_id(), user_id, text, sender))
 
     async def feed_counting(self, update: Update) -> tuple[list[str], list[str]]:
         """Feed one update; the replies, and the MongoDB commands it cost, in order."""
@@ -191,8 +283,10 @@ class BotUnderTest:
     async def feed(self, update: Update) -> list[str]:
         """Feed one update; the texts sent to its chat meanwhile (other users' are not)."""
         already = len(self.requests)
+        self.fed.append(update)
         await self.dispatcher.feed_update(self.bot, update)
-        chat = update.message.chat.id if update.message else None
+        pressed = update.callback_query.message if update.callback_query else None
+        chat = update.message.chat.id if update.message else pressed.chat.id if pressed else None
         return [
             r.text
             for r in self.requests[already:]
@@ -248,8 +342,10 @@ async def bot(
 ) -> AsyncIterator[BotUnderTest]:
     container = Container(settings=settings)
     requests: list[TelegramMethod[Any]] = []
+    sent: list[Message] = []
     container.bot_token.override(providers.Object(BOT_TOKEN))
-    container.bot_session.override(providers.Object(LocalBotSession(requests.append)))
+    session = LocalBotSession(requests.append, on_sent=sent.append)
+    container.bot_session.override(providers.Object(session))
     if backend == "memory":
         container.storage.override(InMemoryStorage())
     await asyncio.to_thread(lifecycle.start, container)
@@ -265,8 +361,14 @@ async def bot(
         container=container,
         records=records,
         requests=requests,
+        sent=sent,
     )
     await asyncio.to_thread(lifecycle.stop, container)
+
+
+def _inline_buttons(message: Message) -> list[InlineKeyboardButton]:
+    markup = message.reply_markup
+    return [b for row in markup.inline_keyboard for b in row] if markup is not None else []
 
 
 def _now() -> datetime:

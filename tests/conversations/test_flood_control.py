@@ -48,3 +48,17 @@ async def test_messages_in_a_group_cost_nothing_and_spend_no_flood_budget(
     assert bot.requests == []  # no reply, no warning, in the group or anywhere
     assert await bot.send("/help") == [texts.HELP]
     assert await bot.send("/cancel") == [texts.NOTHING_TO_CANCEL]
+
+
+async def test_a_flooded_button_is_still_answered_and_costs_no_database_work(
+    bot: BotUnderTest,
+) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+    await bot.send("/me")  # the burst of 3 is spent
+
+    for _ in range(2):
+        assert await bot.feed_counting(bot.press_update(texts.RENAME_BUTTON)) == ([], [])
+
+    assert [answer.text for answer in bot.callback_answers()] == [texts.SLOW_DOWN_PRESSES, None]
+    assert bot.retired() == []

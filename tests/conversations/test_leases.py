@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
 from dependency_injector import providers
@@ -21,7 +21,7 @@ from infrastructure.settings import Settings
 from presentation.bootstrap import lifecycle
 from presentation.bootstrap.container import Container
 from presentation.entrypoints.local_session import LocalBotSession
-from presentation.entrypoints.terminal_chat import local_update
+from presentation.entrypoints.terminal_chat import local_button_press, local_update
 from presentation.telegram import texts
 from tests.conversations.conftest import ADA, BOT_TOKEN, ProcessDied
 
@@ -320,3 +320,54 @@ async def test_a_flooder_gets_one_budget_across_processes(settings: Settings, sp
             await asyncio.to_thread(lifecycle.stop, process.container)
 
     assert replies == [[texts.HELP]] * 3 + [[texts.SLOW_DOWN], [], []]
+
+
+def _press(update_id: int, data: str) -> Update:
+    """A press under a message in Ada's chat (which message does not matter here)."""
+    pressed_on = local_update(update_id, ADA, "").message
+    assert pressed_on is not None
+    return local_button_press(update_id, ADA, pressed_on, data)
+
+
+def _answers(process: Process) -> list[str | None]:
+    return [r.text for r in process.requests if isinstance(r, AnswerCallbackQuery)]
+
+
+async def test_a_press_that_waits_longer_than_allowed_is_still_answered(
+    settings: Settings, spans: Spans
+) -> None:
+    patient = await _start("a", settings, spans)
+    hasty = await _start("b", settings.model_copy(update={"lock_wait_seconds": 0.5}), spans)
+    try:
+        patient.session.released.clear()
+        holding = asyncio.create_task(patient.feed(local_update(1, ADA, "/help")))
+        await asyncio.sleep(0.3)
+
+        with pytest.raises(ConversationBusy):
+            await hasty.feed(_press(2, "profile:rename:1"))
+
+        assert _answers(hasty) == [texts.TRY_AGAIN]
+        patient.session.released.set()
+        await holding
+    finally:
+        for process in (patient, hasty):
+            process.session.released.set()
+            await asyncio.to_thread(lifecycle.stop, process.container)
+
+
+async def test_a_press_over_the_shared_budget_is_answered_and_costs_nothing_more(
+    settings: Settings, spans: Spans
+) -> None:
+    limited = settings.model_copy(update={"flood_burst": 3, "flood_per_minute": 0.01})
+    a = await _start("a", limited, spans)
+    b = await _start("b", limited, spans)
+    try:
+        for i, update in enumerate(_updates(10, *["/help"] * 3)):
+            await (a if i % 2 else b).feed(update)  # b twice, a once: neither's own limit
+
+        assert await a.feed(_press(20, "profile:rename:1")) == []
+    finally:
+        for process in (a, b):
+            await asyncio.to_thread(lifecycle.stop, process.container)
+
+    assert _answers(a) == [texts.SLOW_DOWN_PRESSES]

@@ -2,10 +2,12 @@
 and gets the answer it was owed if its first handling died before it was recorded."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aiogram import Bot, Dispatcher
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Update
 from dependency_injector import providers
@@ -16,6 +18,7 @@ from presentation.bootstrap.container import Container
 from presentation.entrypoints.local_session import LocalBotSession
 from presentation.entrypoints.terminal_chat import local_update
 from presentation.telegram import texts
+from presentation.telegram.states import Forgetting
 from tests.conversations.conftest import (
     ADA,
     BOT_TOKEN,
@@ -27,31 +30,36 @@ from tests.conversations.conftest import (
 pytestmark = ONE_PROCESS_MONGO
 
 
-@pytest.fixture
-async def restarted(settings: Settings) -> AsyncIterator[Callable[[Update], Any]]:
-    """A second bot process on the same database, with none of the first one's memory.
+@dataclass
+class Restarted:
+    """A second bot process on the same database, with none of the first one's memory."""
 
-    (Wiring is per module, so from here on both bots' handlers take their use cases from
-    this container; they share the database, so they behave the same.)
-    """
+    dispatcher: Dispatcher
+    bot: Bot
+    requests: list[TelegramMethod[Any]]
+
+    async def __call__(self, update: Update) -> list[str]:
+        """Feed `update`; the texts sent meanwhile."""
+        already = len(self.requests)
+        await self.dispatcher.feed_update(self.bot, update)
+        return [r.text for r in self.requests[already:] if isinstance(r, SendMessage)]
+
+
+@pytest.fixture
+async def restarted(settings: Settings) -> AsyncIterator[Restarted]:
+    """(Wiring is per module, so from here on both bots' handlers take their use cases from
+    this container; they share the database, so they behave the same.)"""
     container = Container(settings=settings)
     requests: list[TelegramMethod[Any]] = []
     container.bot_token.override(providers.Object(BOT_TOKEN))
     container.bot_session.override(providers.Object(LocalBotSession(requests.append)))
     await asyncio.to_thread(lifecycle.start, container)
-    bot, dispatcher = container.bot(), container.dispatcher()
-
-    async def feed(update: Update) -> list[str]:
-        already = len(requests)
-        await dispatcher.feed_update(bot, update)
-        return [r.text for r in requests[already:] if isinstance(r, SendMessage)]
-
-    yield feed
+    yield Restarted(container.dispatcher(), container.bot(), requests)
     await asyncio.to_thread(lifecycle.stop, container)
 
 
 async def test_an_update_handled_to_the_end_is_dropped_when_delivered_again_after_a_restart(
-    bot: BotUnderTest, restarted: Callable[[Update], Any]
+    bot: BotUnderTest, restarted: Restarted
 ) -> None:
     await bot.send("/start")
     name = local_update(500, ADA, "Ada")
@@ -63,7 +71,7 @@ async def test_an_update_handled_to_the_end_is_dropped_when_delivered_again_afte
 
 
 async def test_an_update_that_died_before_it_was_recorded_gets_its_answer_again_and_one_effect(
-    bot: BotUnderTest, restarted: Callable[[Update], Any], monkeypatch: pytest.MonkeyPatch
+    bot: BotUnderTest, restarted: Restarted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await bot.send("/start")
 
@@ -82,7 +90,7 @@ async def test_an_update_that_died_before_it_was_recorded_gets_its_answer_again_
 
 
 async def test_a_rename_redelivered_after_it_was_recorded_does_not_rename_twice(
-    bot: BotUnderTest, restarted: Callable[[Update], Any]
+    bot: BotUnderTest, restarted: Restarted
 ) -> None:
     await bot.send("/start")
     await bot.send("Ada")
@@ -98,7 +106,7 @@ async def test_a_rename_redelivered_after_it_was_recorded_does_not_rename_twice(
 
 
 async def test_a_question_asked_and_recorded_is_not_asked_again_when_delivered_again(
-    bot: BotUnderTest, restarted: Callable[[Update], Any]
+    bot: BotUnderTest, restarted: Restarted
 ) -> None:
     await bot.send("/start")
     await bot.send("Ada")
@@ -109,7 +117,7 @@ async def test_a_question_asked_and_recorded_is_not_asked_again_when_delivered_a
 
 
 async def test_a_rename_that_died_before_it_was_recorded_is_answered_renamed_again(
-    bot: BotUnderTest, restarted: Callable[[Update], Any], monkeypatch: pytest.MonkeyPatch
+    bot: BotUnderTest, restarted: Restarted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await bot.send("/start")
     await bot.send("Ada")
@@ -127,3 +135,19 @@ async def test_a_rename_that_died_before_it_was_recorded_is_answered_renamed_aga
 
     assert [u["name"] for u in bot.stored_users()] == ["Grace"]
     assert await restarted(local_update(801, ADA, "Grace")) == [texts.unknown_input("Grace")]
+
+
+async def test_a_press_recorded_and_delivered_again_is_neither_handled_nor_answered_again(
+    bot: BotUnderTest, restarted: Restarted
+) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+    await bot.send("/forget")
+    press = bot.press_update(texts.KEEP_BUTTON)
+    assert await bot.feed(press) == [texts.KEPT]
+    await bot.send("/forget")
+
+    await restarted(press)
+
+    assert restarted.requests == []  # no reply, no second answer, no edit
+    assert await bot.state_of() == Forgetting.waiting_for_confirmation.state

@@ -13,7 +13,15 @@ duplicate check included, and every update is recorded, read-only ones too.
 
 import pytest
 
+from presentation.telegram import texts
 from tests.conversations.conftest import BotUnderTest
+
+PRESS = "press "
+"""A step that presses the inline button named after it, under the latest message having it;
+a step named `TAP` + label taps the reply keyboard's button (which sends the label)."""
+TAP = "tap "
+FORGED = "forged "
+"""A step that presses the button named after it with data no button carries."""
 
 pytestmark = pytest.mark.mongo
 
@@ -57,6 +65,41 @@ LEASED = [
 ]
 
 
+LOCAL_BUTTONS = [
+    ("/start", ["find", "find", "update"]),
+    (TAP + "Ada Lovelace", ["find", "insert", "update"]),  # the offered name, as typed
+    ("/me", ["find", "find"]),
+    (PRESS + texts.RENAME_BUTTON, ["find", "find", "update"]),  # state + profile + ask
+    (TAP + texts.CANCEL_BUTTON, ["find", "update"]),  # as /cancel
+    ("/me", ["find", "find"]),
+    (PRESS + texts.DELETE_BUTTON, ["find", "find", "update"]),  # state + profile + ask
+    (PRESS + texts.DELETE_BUTTON, ["find"]),  # pressed again: the state says it is asked
+    (PRESS + texts.KEEP_BUTTON, ["find", "update"]),  # state + question + end
+    (PRESS + texts.KEEP_BUTTON, ["find"]),  # the question is closed: nothing to write
+    ("/me", ["find", "find"]),
+    (FORGED + texts.RENAME_BUTTON, []),  # answered without reading anything
+    ("/forget", ["find", "find", "update"]),
+    (PRESS + texts.CONFIRM_DELETE_BUTTON, ["find", "delete", "update"]),
+]
+
+LEASED_BUTTONS = [
+    ("/start", [*LEASE, "find", *RELEASE]),
+    (TAP + "Ada Lovelace", [*LEASE, "insert", *RELEASE]),
+    ("/me", [*LEASE, "find", *RELEASE]),
+    (PRESS + texts.RENAME_BUTTON, [*LEASE, "find", *RELEASE]),
+    (TAP + texts.CANCEL_BUTTON, LEASE + RELEASE),
+    ("/me", [*LEASE, "find", *RELEASE]),
+    (PRESS + texts.DELETE_BUTTON, [*LEASE, "find", *RELEASE]),
+    (PRESS + texts.DELETE_BUTTON, LEASE + RELEASE),
+    (PRESS + texts.KEEP_BUTTON, LEASE + RELEASE),
+    (PRESS + texts.KEEP_BUTTON, LEASE + RELEASE),
+    ("/me", [*LEASE, "find", *RELEASE]),
+    (FORGED + texts.RENAME_BUTTON, LEASE + RELEASE),
+    ("/forget", [*LEASE, "find", *RELEASE]),
+    (PRESS + texts.CONFIRM_DELETE_BUTTON, [*LEASE, "delete", *RELEASE]),
+]
+
+
 def local_budget(message: str) -> int:
     return {"/help": 0, "/me": 2}.get(message, 3)
 
@@ -79,14 +122,50 @@ async def test_each_step_costs_the_expected_round_trips_under_leases(bot: BotUnd
     assert all(len(commands) <= 3 for _, commands in measured)
 
 
+@pytest.mark.parametrize("backend", ["mongo"], indirect=True)
+async def test_each_tap_and_press_costs_the_expected_round_trips_in_one_process(
+    bot: BotUnderTest,
+) -> None:
+    measured = await _measure(bot, LOCAL_BUTTONS)
+
+    assert measured == LOCAL_BUTTONS
+    assert all(len(commands) <= 3 for _, commands in measured)
+    assert len(bot.callback_answers()) == sum(
+        step.startswith((PRESS, FORGED)) for step, _ in measured
+    )
+
+
+@pytest.mark.parametrize("backend", ["leased"], indirect=True)
+async def test_each_tap_and_press_costs_the_expected_round_trips_under_leases(
+    bot: BotUnderTest,
+) -> None:
+    measured = await _measure(bot, LEASED_BUTTONS)
+
+    assert measured == LEASED_BUTTONS
+    assert all(len(commands) <= 3 for _, commands in measured)
+    assert len(bot.callback_answers()) == sum(
+        step.startswith((PRESS, FORGED)) for step, _ in measured
+    )
+
+
 async def _measure(
     bot: BotUnderTest, flow: list[tuple[str, list[str]]]
 ) -> list[tuple[str, list[str]]]:
+    """Each step's commands; every step but a press of a stale button is answered."""
     measured = []
-    for message, _ in flow:
-        replies, commands = await bot.round_trips(message)
-        assert replies, message
-        measured.append((message, commands))
+    for step, _ in flow:
+        if step.startswith((PRESS, FORGED)):
+            label = step.removeprefix(PRESS).removeprefix(FORGED)
+            data = "profile:explode" if step.startswith(FORGED) else None
+            answers = len(bot.callback_answers())
+            _, commands = await bot.feed_counting(bot.press_update(label, data=data))
+            assert len(bot.callback_answers()) == answers + 1, step
+        else:
+            if step.startswith(TAP):
+                assert step.removeprefix(TAP) in bot.keyboard(), step
+            replies, commands = await bot.round_trips(step.removeprefix(TAP))
+            assert replies, step
+        measured.append((step, commands))
     return measured
 
 

@@ -8,7 +8,7 @@ import pytest
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.settings import Settings
 from presentation.telegram import texts
-from presentation.telegram.states import Registration
+from presentation.telegram.states import Forgetting, Registration
 from tests.conversations.conftest import MONGO_ONLY, BotUnderTest, isolation
 
 pytestmark = MONGO_ONLY
@@ -62,3 +62,29 @@ async def test_the_conversation_is_where_it_was_when_mongodb_returns(
 
     assert await bot.state_of() == Registration.waiting_for_name.state
     assert await bot.send("Ada") == [texts.registered("Ada")]
+
+
+async def test_a_pressed_button_is_answered_with_an_apology_and_stays_while_mongodb_is_down(
+    bot: BotUnderTest, own_server: EmbeddedMongo
+) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+    await bot.send("/me")
+    profile = bot.latest_with_button(texts.RENAME_BUTTON)
+    await bot.send("/forget")
+    question = bot.latest_with_button(texts.CONFIRM_DELETE_BUTTON)
+    own_server.stop()
+
+    for label, message in [
+        (texts.RENAME_BUTTON, profile),
+        (texts.DELETE_BUTTON, profile),
+        (texts.CONFIRM_DELETE_BUTTON, question),
+        (texts.KEEP_BUTTON, question),
+    ]:
+        assert await bot.press(label, on=message) == [texts.STORAGE_UNAVAILABLE], label
+
+    assert len(bot.callback_answers()) == 4
+    assert bot.retired() == []  # the buttons stay, to be pressed again
+    own_server.start(timeout_seconds=30)
+    assert await bot.state_of() == Forgetting.waiting_for_confirmation.state
+    assert await bot.press(texts.CONFIRM_DELETE_BUTTON, on=question) == [texts.FORGOTTEN]

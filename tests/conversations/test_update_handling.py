@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from aiogram import Bot
 from aiogram.enums import ChatType
-from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Chat, Message, Update, User
 from dependency_injector import providers
@@ -100,19 +100,52 @@ ODD_UPDATES = {
         ),
     ),
     "private message without sender": Update(update_id=904, message=_message(from_user=None)),
-    "callback query": Update(
+    "unknown update type": Update.model_validate(
+        {"update_id": 906, "a_kind_from_the_future": {"x": 1}}
+    ),
+}
+
+
+UNSERVED_PRESSES = {
+    "under an inline-mode message": Update(
         update_id=905,
         callback_query=CallbackQuery(
             id="1",
             from_user=User(id=ADA, is_bot=False, first_name="Ada"),
             chat_instance="c",
-            data="anything",
+            inline_message_id="i",
+            data="profile:rename",
         ),
     ),
-    "unknown update type": Update.model_validate(
-        {"update_id": 906, "a_kind_from_the_future": {"x": 1}}
+    "under a message in a group": Update(
+        update_id=907,
+        callback_query=CallbackQuery(
+            id="2",
+            from_user=User(id=ADA, is_bot=False, first_name="Ada"),
+            chat_instance="c",
+            message=_message(chat=Chat(id=-1003, type=ChatType.SUPERGROUP)),
+            data="profile:rename",
+        ),
     ),
 }
+"""Buttons the bot's own messages never put there, pressed all the same."""
+
+
+@pytest.mark.parametrize("update", UNSERVED_PRESSES.values(), ids=UNSERVED_PRESSES.keys())
+async def test_a_press_the_bot_does_not_serve_is_only_answered(
+    bot: BotUnderTest, update: Update
+) -> None:
+    await bot.send("/start")
+    requests_before = len(bot.requests)
+
+    await bot.feed(update)
+
+    [answer] = bot.requests[requests_before:]
+    assert isinstance(answer, AnswerCallbackQuery)
+    assert update.callback_query is not None
+    assert (answer.callback_query_id, answer.text) == (update.callback_query.id, None)
+    assert bot.stored_users() == []
+    assert await bot.send("Ada") == [texts.registered("Ada")]
 
 
 @pytest.mark.parametrize("update", ODD_UPDATES.values(), ids=ODD_UPDATES.keys())

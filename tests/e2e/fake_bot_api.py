@@ -1,11 +1,15 @@
 """A small stand-in for the Telegram Bot API on 127.0.0.1, for driving the real bot process.
 
 It speaks the HTTP protocol aiogram uses (`POST /bot<token>/<method>`), queues updates for
-`getUpdates` long polling, and records every call, so tests can act as Telegram users.
+`getUpdates` long polling, and records every call, so tests can act as Telegram users. It
+also keeps the messages the bot sent, with their buttons as edits leave them, so that a test
+can press an inline button or read the reply keyboard as a user's client would show them.
 """
 
 import asyncio
+import dataclasses
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +22,15 @@ from bench.webhook_delivery import text_update
 from infrastructure.embedded_mongo import free_loopback_port
 
 BOT_ID = 4242
+BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "Fake", "username": "fake_bot"}
+EDITS = ("editmessagereplymarkup", "editmessagetext")
+
+NOT_FOUND = "Bad Request: message to edit not found"
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup"
+    " are exactly the same as a current content and reply markup of the message"
+)
+QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,42 @@ class Poll:
     ended: float
 
 
+@dataclass(frozen=True)
+class SentMessage:
+    """A message the bot sent, as it stands now: an edit replaces it."""
+
+    message_id: int
+    chat_id: int
+    date: int
+    text: str
+    reply_markup: dict[str, Any] | None
+    """As sent (parsed from its JSON): an inline keyboard, a reply keyboard or its removal."""
+    inline_keyboard: list[list[dict[str, Any]]] | None
+    """The inline buttons it carries now (Telegram's JSON); None once edited away."""
+    edit_date: int | None = None
+
+    @property
+    def buttons(self) -> dict[str, str]:
+        """The inline buttons it carries now: label → callback data."""
+        rows = self.inline_keyboard or []
+        return {b["text"]: b.get("callback_data", "") for row in rows for b in row}
+
+    def as_json(self, chat: dict[str, Any]) -> dict[str, Any]:
+        """The message as Telegram describes it (in a method's result or a callback query),
+        in `chat`: only an inline keyboard is part of a message; a reply keyboard is not."""
+        message: dict[str, Any] = {"message_id": self.message_id, "from": BOT_USER}
+        message |= {"chat": chat, "date": self.date, "text": self.text}
+        if self.edit_date is not None:
+            message["edit_date"] = self.edit_date
+        if self.inline_keyboard:
+            message["reply_markup"] = {"inline_keyboard": self.inline_keyboard}
+        return message
+
+
+class Rejected(Exception):
+    """A call Telegram would answer with 400 Bad Request, and its description."""
+
+
 FAULTS = ("429", "500", "drop")
 
 
@@ -60,6 +109,15 @@ class FakeBotApi:
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
+        self._query_ids = itertools.count(7_000_001)
+        self._messages: dict[int, SentMessage] = {}
+        """What the bot sent, by message id (unique across chats here, unlike Telegram)."""
+        self._keyboards: dict[int, list[str]] = {}
+        """Per chat, the reply keyboard's labels as the last message that set one left it."""
+        self._names: dict[int, tuple[str, str | None]] = {}
+        """Per user, the first and last name Telegram sends with their updates."""
+        self._open_queries: set[str] = set()
+        """Callback queries sent and not yet answered (Telegram takes one answer each)."""
         self._changed = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -87,12 +145,81 @@ class FakeBotApi:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
-    def send_text(self, user_id: int, text: str) -> None:
-        """A private message from `user_id`, as Telegram would deliver it."""
-        update = text_update(next(self._update_ids), user_id, text)
+    def send_text(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+    ) -> None:
+        """A private message from `user_id`, as Telegram would deliver it. A `first_name`
+        (with `last_name`, or none) is the user's name on Telegram from now on, sent with
+        this and later updates; without one, the name stays ("Tester" at first)."""
         with self._changed:
-            self._updates.append(update)
-            self._changed.notify_all()
+            if first_name is not None:
+                self._names[user_id] = (first_name, last_name)
+            update = text_update(next(self._update_ids), user_id, text)
+            update["message"] |= {"from": self._user(user_id), "chat": self._chat(user_id)}
+            self._queue(update)
+
+    def press(
+        self, user_id: int, label: str, *, message_id: int | None = None, data: str | None = None
+    ) -> str:
+        """`user_id` presses the inline button `label` under the latest message to them that
+        carries one (or under message `message_id`); the callback query's id. `data`
+        replaces the button's callback data, as a forging client could."""
+        with self._changed:
+            query = self._callback_query(user_id, label, message_id, data)
+            self._queue(query)
+            return str(query["callback_query"]["id"])
+
+    def double_tap(self, user_id: int, label: str) -> tuple[str, str]:
+        """Two presses of the same button, queued at once as an impatient tap sends them:
+        the second is on its way before the bot has handled, or even fetched, the first,
+        so it still finds the button there. The callback queries' ids."""
+        with self._changed:  # a reentrant lock: the bot cannot fetch between the presses
+            return self.press(user_id, label), self.press(user_id, label)
+
+    def keyboard(self, user_id: int) -> list[str]:
+        """The reply keyboard's labels that `user_id` has now ([] for none): as the last
+        message to them that sent a reply keyboard, or removed it, left it."""
+        with self._changed:
+            return list(self._keyboards.get(user_id, []))
+
+    def sent_messages(self, chat_id: int) -> list[SentMessage]:
+        """The messages delivered to `chat_id`, oldest first, as edits have left them."""
+        with self._changed:
+            return [m for m in self._messages.values() if m.chat_id == chat_id]
+
+    def message(self, chat_id: int, containing: str) -> SentMessage:
+        """The latest message delivered to `chat_id` that contains `containing`."""
+        found = [m for m in self.sent_messages(chat_id) if containing in m.text]
+        assert found, f"no message containing {containing!r}: {self.sent_messages(chat_id)}"
+        return found[-1]
+
+    def answers_to(self, query_id: str) -> list[Call]:
+        """The answerCallbackQuery calls for callback query `query_id`."""
+        with self._changed:
+            answers = self.calls_of("answerCallbackQuery")
+            return [c for c in answers if c.params.get("callback_query_id") == query_id]
+
+    def wait_for_answer(self, query_id: str, timeout: float = 60) -> Call:
+        """The first answer to callback query `query_id`, waiting for it: the bot answers
+        a pressed button last, so its step is over then."""
+        self.wait_until(lambda: bool(self.answers_to(query_id)), timeout)
+        return self.answers_to(query_id)[0]
+
+    def edits_of(self, chat_id: int, message_id: int) -> list[Call]:
+        """The editMessageReplyMarkup and editMessageText calls for that message."""
+        with self._changed:
+            return [
+                c
+                for c in self.calls
+                if c.method in EDITS
+                and c.params.get("chat_id") == str(chat_id)
+                and c.params.get("message_id") == str(message_id)
+            ]
 
     def send_text_and_wait_until_taken(self, user_id: int, text: str) -> None:
         """Send a message, and return once the bot has fetched it and asked for updates
@@ -196,21 +323,100 @@ class FakeBotApi:
             planned = self._faults.get(method)
             fault = planned.pop(0) if planned else None
             self.calls.append(Call(method, params, fault, request.match_info.get("caller", "")))
+            # Its effect (a message kept, a button taken away) is seen with the call, so a
+            # test that waited for the call sees it, even while the answer is delayed or held.
+            outcome = None if fault is not None else self._outcome(method, params)
             self._changed.notify_all()
         if fault is not None:
             return _faulty_answer(request, fault)
         if (held := self._held.get(method)) is not None:
             await held.wait()
-        if method == "getupdates":
-            result: Any = await self._recorded_poll(request.match_info.get("caller", ""), params)
-        elif method == "getme":
-            result = {"id": BOT_ID, "is_bot": True, "first_name": "Fake", "username": "fake_bot"}
-        elif method == "sendmessage":
+        if method == "sendmessage":
             await asyncio.sleep(self.reply_delay)
-            result = self._sent_message(params)
-        else:
-            result = True
-        return web.json_response({"ok": True, "result": result})
+        if method == "getupdates":
+            outcome = await self._recorded_poll(request.match_info.get("caller", ""), params)
+        if isinstance(outcome, Rejected):
+            body = {"ok": False, "error_code": 400, "description": str(outcome)}
+            return web.json_response(body, status=400)
+        return web.json_response({"ok": True, "result": outcome})
+
+    def _outcome(self, method: str, params: dict[str, str]) -> Any:
+        """The result of a method, or how it is rejected; applied at once (called locked).
+        None for getUpdates, which is answered later; True for methods not modelled here."""
+        try:
+            return self._answer(method, params)
+        except Rejected as rejected:
+            return rejected
+
+    def _answer(self, method: str, params: dict[str, str]) -> Any:
+        with self._changed:
+            if method == "getupdates":
+                return None
+            if method == "getme":
+                return BOT_USER
+            if method == "sendmessage":
+                return self._sent_message(params)
+            if method == "answercallbackquery":
+                if params.get("callback_query_id") not in self._open_queries:
+                    raise Rejected(QUERY_INVALID)
+                self._open_queries.discard(params["callback_query_id"])
+                return True
+            if method in EDITS:
+                return self._edit(method, params)
+            return True
+
+    def _edit(self, method: str, params: dict[str, str]) -> dict[str, Any]:
+        """Change the message as Telegram does, the edited message its result. Without a
+        `reply_markup`, either method takes the inline keyboard away."""
+        message = self._messages.get(int(params.get("message_id", 0)))
+        if message is None or params.get("chat_id") != str(message.chat_id):
+            raise Rejected(NOT_FOUND)
+        markup = json.loads(params.get("reply_markup", "{}"))
+        text = params.get("text", message.text) if method == "editmessagetext" else message.text
+        keyboard = markup.get("inline_keyboard") or None
+        if (text, keyboard) == (message.text, message.inline_keyboard):
+            raise Rejected(NOT_MODIFIED)
+        edited = dataclasses.replace(
+            message, text=text, inline_keyboard=keyboard, edit_date=int(time.time())
+        )
+        self._messages[message.message_id] = edited
+        self._changed.notify_all()
+        return edited.as_json(self._chat(message.chat_id))
+
+    def _queue(self, update: dict[str, Any]) -> None:
+        with self._changed:
+            self._updates.append(update)
+            self._changed.notify_all()
+
+    def _callback_query(
+        self, user_id: int, label: str, message_id: int | None, data: str | None
+    ) -> dict[str, Any]:
+        """A `callback_query` update for the button, as Telegram sends it (called locked)."""
+        carrying = [
+            m
+            for m in self._messages.values()
+            if m.chat_id == user_id and label in m.buttons and message_id in (None, m.message_id)
+        ]
+        assert carrying, f"no button {label!r} for {user_id}: {list(self._messages.values())}"
+        message = carrying[-1]
+        query_id = str(next(self._query_ids))
+        self._open_queries.add(query_id)
+        query = {"id": query_id, "from": self._user(user_id), "chat_instance": f"ci{user_id}"}
+        query |= {"message": message.as_json(self._chat(user_id))}
+        query["data"] = message.buttons[label] if data is None else data
+        return {"update_id": next(self._update_ids), "callback_query": query}
+
+    def _user(self, user_id: int) -> dict[str, Any]:
+        first, last = self._names.get(user_id, ("Tester", None))
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first}
+        return user if last is None else user | {"last_name": last}
+
+    def _chat(self, chat_id: int) -> dict[str, Any]:
+        """A private chat with the user `chat_id`: Telegram names it after them."""
+        person = self._user(chat_id)
+        return {"id": chat_id, "type": "private"} | {
+            key: value for key, value in person.items() if key.endswith("_name")
+        }
 
     async def _recorded_poll(self, caller: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         started = time.monotonic()
@@ -233,13 +439,30 @@ class FakeBotApi:
             await asyncio.sleep(0.02)
 
     def _sent_message(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat = {"id": int(params["chat_id"]), "type": "private"}
-        return {
-            "message_id": next(self._message_ids),
-            "date": int(time.time()),
-            "chat": chat,
-            "text": params["text"],
-        }
+        """Keep the message, and the reply keyboard it sets for the chat, if any."""
+        chat_id = int(params["chat_id"])
+        markup = json.loads(params["reply_markup"]) if "reply_markup" in params else None
+        with self._changed:
+            message = SentMessage(
+                message_id=next(self._message_ids),
+                chat_id=chat_id,
+                date=int(time.time()),
+                text=str(params["text"]),
+                reply_markup=markup,
+                inline_keyboard=(markup or {}).get("inline_keyboard") or None,
+            )
+            self._messages[message.message_id] = message
+            if markup is not None and "keyboard" in markup:
+                self._keyboards[chat_id] = [_label(b) for row in markup["keyboard"] for b in row]
+            elif markup is not None and markup.get("remove_keyboard"):
+                self._keyboards[chat_id] = []
+            self._changed.notify_all()
+            return message.as_json(self._chat(chat_id))
+
+
+def _label(button: str | dict[str, Any]) -> str:
+    """A reply keyboard button is a label, or an object with one (`KeyboardButton`)."""
+    return button if isinstance(button, str) else str(button["text"])
 
 
 def _faulty_answer(request: web.Request, fault: str) -> web.Response:

@@ -29,9 +29,32 @@ def test_chat_reads_piped_lines_and_prints_the_replies(
     result = run(["chat"], tmp_path, env, stdin="/start\nAda\n\n/me\n")
 
     assert result.returncode == 0, result.stderr
-    ask, registered, profile = replies(result.stdout)
+    ask, name_choices, registered, profile, profile_choices = replies(result.stdout)
     assert (ask, registered) == (texts.ASK_NAME, texts.registered("Ada"))
+    assert name_choices == "  [1] Terminal   [2] ❌ Cancel"
     assert profile.startswith("Name: Ada\nRegistered: ")
+    assert profile_choices == "  [1] ✏️ Rename   [2] 🗑 Delete"
+    assert result.stderr == ""
+
+
+@pytest.mark.mongo
+def test_chat_taps_the_buttons_it_lists_by_number(
+    tmp_path: Path, mongo_server: EmbeddedMongo, db_name: str
+) -> None:
+    env = clean_env(MONGO_URI=mongo_server.uri, MONGO_DB=db_name)
+
+    # Register with the offered name, then Delete under the profile, then "Yes, delete it".
+    result = run(["chat"], tmp_path, env, stdin="/start\n1\n/me\n2\n1\n/me\n")
+
+    assert result.returncode == 0, result.stderr
+    shown = replies(result.stdout)
+    assert shown[2:3] + shown[5:] == [
+        texts.registered("Terminal"),
+        texts.CONFIRM_FORGET,
+        "  [1] 🗑 Yes, delete it   [2] Keep it",
+        texts.FORGOTTEN,
+        texts.NOT_REGISTERED,
+    ]
     assert result.stderr == ""
 
 
@@ -84,7 +107,11 @@ def test_chat_without_configuration_uses_an_embedded_database_that_persists(
 
     assert first.returncode == 0, first.stderr
     assert first.stderr == ""
-    assert replies(first.stdout) == [texts.ASK_NAME, texts.registered("Ada")]
+    assert replies(first.stdout) == [
+        texts.ASK_NAME,
+        "  [1] Terminal   [2] ❌ Cancel",
+        texts.registered("Ada"),
+    ]
     # The second run could not open the data folder had the first left its server running.
     assert second.returncode == 0, second.stderr
     assert replies(second.stdout)[0].startswith("Name: Ada\n")

@@ -172,12 +172,13 @@ def test_set_webhook_registers_the_secret_and_the_used_updates(
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        f"webhook set: {url} (up to 7 connections; updates: message; pending updates kept)"
+        f"webhook set: {url} (up to 7 connections; updates: callback_query, message;"
+        " pending updates kept)"
     ]
     [call] = bot_api.calls_of("setWebhook")
     assert call.params["url"] == url
     assert call.params["secret_token"] == SECRET
-    assert json.loads(call.params["allowed_updates"]) == ["message"]
+    assert json.loads(call.params["allowed_updates"]) == ["callback_query", "message"]
     assert call.params["max_connections"] == "7"
     assert SECRET not in result.stdout + result.stderr
 

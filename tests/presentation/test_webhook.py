@@ -388,10 +388,15 @@ async def test_set_webhook_registers_the_url_with_the_secret_and_the_used_update
 
     [call] = requests
     assert isinstance(call, SetWebhook)
-    assert (call.url, call.secret_token, call.allowed_updates) == (url, SECRET, ["message"])
+    assert (call.url, call.secret_token, call.allowed_updates) == (
+        url,
+        SECRET,
+        ["callback_query", "message"],
+    )
     assert (call.max_connections, call.drop_pending_updates) == (sent, True)
     assert confirmation == (
-        f"webhook set: {url} (up to {sent} connections; updates: message; pending updates dropped)"
+        f"webhook set: {url} (up to {sent} connections; updates: callback_query, message;"
+        " pending updates dropped)"
     )
     mongo_uri = cast(providers.Resource[str], container.storage.uri)
     assert not mongo_uri.initialized  # no MongoDB reached, no embedded server started

@@ -6,7 +6,7 @@ for a name is handled as that command and never stored as a name.
 
 from aiogram import Router
 
-from presentation.telegram.filters import PrivateChatUser
+from presentation.telegram.filters import PrivateChatButton, PrivateChatUser
 from presentation.telegram.handlers import (
     errors,
     forgetting,
@@ -20,6 +20,7 @@ from presentation.telegram.handlers import (
 def build_router() -> Router:
     root = Router(name="profilebot")
     root.message.filter(PrivateChatUser())
+    root.callback_query.filter(PrivateChatButton())
     root.include_routers(
         general.command_router(),
         registration.command_router(),

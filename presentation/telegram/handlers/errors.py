@@ -1,7 +1,8 @@
 """Use-case errors turned into replies, in one place, so handlers deal only with success.
 
 Handlers change FSM state only after their use case succeeds, so when one of these errors
-arrives the conversation is exactly where it was: an invalid name keeps the question open.
+arrives the conversation is exactly where it was: an invalid name keeps the question open,
+and the keyboard and buttons the user had are left as they were.
 """
 
 import logging
@@ -54,9 +55,14 @@ async def unexpected_error(event: ErrorEvent) -> None:
 
 
 async def _reply(event: ErrorEvent, text: str) -> None:
-    message = event.update.message
-    if message is not None:
-        await message.answer(text)
+    """To the chat the update came from. A pressed button has had its answer already (by
+    `CallbackAnswerMiddleware`, however the handler ended), so this is a message too, and
+    the buttons stay, to be pressed again."""
+    update = event.update
+    if update.message is not None:
+        await update.message.answer(text)
+    elif update.callback_query is not None and update.callback_query.message is not None:
+        await update.callback_query.message.answer(text)
 
 
 def router() -> Router:

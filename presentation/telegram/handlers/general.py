@@ -1,27 +1,32 @@
-"""/help, /cancel, and whatever no other handler wanted."""
+"""/help, /cancel (typed or tapped), and whatever no other handler wanted."""
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 
-from presentation.telegram import texts
+from presentation.telegram import buttons, texts
+from presentation.telegram.filters import TextIs
 
 
 async def help_command(message: Message) -> None:
     """What the bot does and its commands. Needs no storage, so it answers even while
-    MongoDB is down or slow."""
+    MongoDB is down or slow; it leaves any keyboard as it is, not knowing the state."""
     await message.answer(texts.HELP)
 
 
-async def cancel(message: Message, state: FSMContext) -> None:
-    """Leave whatever conversation is in progress."""
+async def cancel(message: Message, bot: Bot, state: FSMContext) -> None:
+    """Leave whatever conversation is in progress, its keyboard and buttons with it."""
     current = await state.get_state()
     if current is None:
-        await message.answer(texts.NOTHING_TO_CANCEL)
+        await message.answer(texts.NOTHING_TO_CANCEL, reply_markup=buttons.NO_KEYBOARD)
         return
+    question = await buttons.open_question(state)
     await state.clear()
-    await message.answer(texts.cancelled(current))
+    await message.answer(texts.cancelled(current), reply_markup=buttons.NO_KEYBOARD)
+    if question is not None:
+        await buttons.retire(bot, message.chat.id, question)
 
 
 async def ask_for_text(message: Message) -> None:
@@ -30,18 +35,28 @@ async def ask_for_text(message: Message) -> None:
 
 
 async def unrecognised(message: Message) -> None:
-    """Point lost users at /help rather than staying silent."""
-    await message.answer(texts.unknown_input(message.text))
+    """Point lost users at /help rather than staying silent. No conversation is in progress
+    here (each has a handler for any message), so a keyboard left over is taken away."""
+    await message.answer(texts.unknown_input(message.text), reply_markup=buttons.NO_KEYBOARD)
+
+
+async def unknown_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    """Callback data no button of this bot carries (forged, or from a version long gone):
+    answered, and nothing changed, not even the message it came from, which may carry real
+    buttons. Nothing is read either: the data says nothing worth a round trip."""
+    callback_answer.text = texts.STALE_BUTTON
 
 
 def command_router() -> Router:
     router = Router(name="general-commands")
     router.message.register(help_command, Command("help"))
     router.message.register(cancel, Command("cancel"))
+    router.message.register(cancel, TextIs(texts.CANCEL_BUTTON))
     return router
 
 
 def fallback_router() -> Router:
     router = Router(name="fallback")
     router.message.register(unrecognised)
+    router.callback_query.register(unknown_button)
     return router

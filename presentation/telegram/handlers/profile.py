@@ -1,4 +1,4 @@
-"""/me: the user's profile."""
+"""/me: the user's profile, with buttons to rename or delete it."""
 
 from aiogram import Router
 from aiogram.filters import Command
@@ -7,7 +7,7 @@ from aiogram.types import Message
 from dependency_injector.wiring import Provide, inject
 
 from application.show_profile import ShowProfile, ShowProfileRequest
-from presentation.telegram import texts
+from presentation.telegram import buttons, texts
 
 
 @inject
@@ -17,10 +17,15 @@ async def me(
     state: FSMContext,
     show_profile: ShowProfile = Provide["show_profile"],
 ) -> None:
-    """Show the stored name and registration date."""
+    """Show the stored name and registration date. The buttons start the same flows as
+    /rename and /forget (see those handlers); while the bot waits for a name, the name
+    keyboard stays, since a message carries one kind of keyboard only."""
     profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
     reply = texts.profile(profile.name, profile.registered_at)
-    await message.answer(texts.with_reminder(reply, await state.get_state()))
+    await message.answer(
+        texts.with_reminder(reply, await state.get_state()),
+        reply_markup=buttons.profile_buttons(profile.registered_at),
+    )
 
 
 def command_router() -> Router:

@@ -9,7 +9,7 @@ from dependency_injector.wiring import Provide, inject
 from application.errors import UserAlreadyRegistered, UserNotRegistered
 from application.register_user import RegisterUser, RegisterUserRequest
 from application.show_profile import ShowProfile, ShowProfileRequest
-from presentation.telegram import texts
+from presentation.telegram import buttons, texts
 from presentation.telegram.filters import InState, TextMessage
 from presentation.telegram.handlers.general import ask_for_text
 from presentation.telegram.states import Registration
@@ -22,15 +22,20 @@ async def start(
     state: FSMContext,
     show_profile: ShowProfile = Provide["show_profile"],
 ) -> None:
-    """Greet a registered user by name; ask anyone else for a name."""
+    """Greet a registered user by name; ask anyone else for a name, offering the one
+    Telegram has for them."""
     try:
         profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
     except UserNotRegistered:
         await state.set_state(Registration.waiting_for_name)
-        await message.answer(texts.ASK_NAME)
+        offered = buttons.offered_name(message.from_user)
+        await message.answer(texts.ASK_NAME, reply_markup=buttons.name_keyboard(offered))
         return
     reply = texts.already_registered(profile.name)
-    await message.answer(texts.with_reminder(reply, await state.get_state()))
+    current = await state.get_state()
+    await message.answer(
+        texts.with_reminder(reply, current), reply_markup=buttons.keyboard_after(current)
+    )
 
 
 @inject
@@ -46,10 +51,11 @@ async def name_received(
         profile = await register_user.execute(RegisterUserRequest(user_id=sender_id, name=text))
     except UserAlreadyRegistered as error:  # registered meanwhile, e.g. from another device
         await state.clear()
-        await message.answer(texts.already_registered(error.profile.name))
+        reply = texts.already_registered(error.profile.name)
+        await message.answer(reply, reply_markup=buttons.NO_KEYBOARD)
         return
     await state.clear()
-    await message.answer(texts.registered(profile.name))
+    await message.answer(texts.registered(profile.name), reply_markup=buttons.NO_KEYBOARD)
 
 
 def command_router() -> Router:

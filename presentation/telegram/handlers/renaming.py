@@ -1,16 +1,20 @@
-"""/rename and the answer to "what should your new name be?"."""
+"""/rename (typed, or the Rename button under the profile) and the answer to "what should
+your new name be?"."""
 
-from aiogram import Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message, Update
+from aiogram.types import CallbackQuery, Message, Update, User
+from aiogram.utils.callback_answer import CallbackAnswer
 from dependency_injector.wiring import Provide, inject
 
 from application.errors import UserNotRegistered
+from application.profile import UserProfile
 from application.rename_user import RenameUser, RenameUserRequest
 from application.show_profile import ShowProfile, ShowProfileRequest
-from presentation.telegram import texts
-from presentation.telegram.filters import InState, TextMessage
+from presentation.telegram import buttons, texts
+from presentation.telegram.buttons import ProfileAction, ProfileButton
+from presentation.telegram.filters import InState, PressedButton, TextMessage
 from presentation.telegram.handlers.general import ask_for_text
 from presentation.telegram.states import Renaming
 
@@ -18,14 +22,53 @@ from presentation.telegram.states import Renaming
 @inject
 async def rename(
     message: Message,
+    bot: Bot,
     sender_id: int,
     state: FSMContext,
     show_profile: ShowProfile = Provide["show_profile"],
 ) -> None:
-    """Ask a registered user for the new name."""
+    """Ask a registered user for the new name (one who is not is answered by the errors
+    router)."""
     profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
+    await _ask_new_name(bot, message.chat.id, message.from_user, profile, state)
+
+
+@inject
+async def rename_pressed(
+    query: CallbackQuery,
+    *,
+    bot: Bot,
+    callback_data: ProfileButton,
+    sender_id: int,
+    pressed: PressedButton,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+    show_profile: ShowProfile = Provide["show_profile"],
+) -> None:
+    """The Rename button: /rename for the profile it was under, unless the bot already
+    waits for the new name (a second press changes nothing) or that profile is gone."""
+    current = await state.get_state()
+    if current == Renaming.waiting_for_new_name.state:
+        callback_answer.text = texts.still_waiting(current)
+    else:
+        try:
+            profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
+        except UserNotRegistered:
+            callback_answer.text = texts.NOT_REGISTERED
+        else:
+            if buttons.profile_since(profile.registered_at) != callback_data.since:
+                callback_answer.text = texts.STALE_BUTTON
+            else:
+                await _ask_new_name(bot, pressed.chat_id, query.from_user, profile, state)
+    await buttons.retire_pressed(bot, state, pressed)
+
+
+async def _ask_new_name(
+    bot: Bot, chat_id: int, sender: User | None, profile: UserProfile, state: FSMContext
+) -> None:
     await state.set_state(Renaming.waiting_for_new_name)
-    await message.answer(texts.ask_new_name(profile.name))
+    keyboard = buttons.name_keyboard(buttons.offered_name(sender, current=profile.name))
+    await bot.send_message(chat_id, texts.ask_new_name(profile.name), reply_markup=keyboard)
 
 
 @inject
@@ -45,16 +88,19 @@ async def new_name_received(
         result = await rename_user.execute(request)
     except UserNotRegistered:
         await state.clear()  # the profile is gone; there is nothing left to rename
-        await message.answer(texts.NOT_REGISTERED)
+        await message.answer(texts.NOT_REGISTERED, reply_markup=buttons.NO_KEYBOARD)
         return
     await state.clear()
     name = result.profile.name
-    await message.answer(texts.renamed(name) if result.changed else texts.name_unchanged(name))
+    reply = texts.renamed(name) if result.changed else texts.name_unchanged(name)
+    await message.answer(reply, reply_markup=buttons.NO_KEYBOARD)
 
 
 def command_router() -> Router:
     router = Router(name="renaming-commands")
     router.message.register(rename, Command("rename", "update_name"))
+    pressed = ProfileButton.filter(F.action == ProfileAction.RENAME)
+    router.callback_query.register(rename_pressed, pressed)
     return router
 
 

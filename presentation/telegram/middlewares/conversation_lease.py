@@ -20,14 +20,14 @@ from typing import Any, Final
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.dispatcher.event.bases import UNHANDLED
-from aiogram.enums import ChatType
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import TelegramObject, Update
 
-from application.errors import StorageUnavailable
+from application.errors import ConversationBusy, ConversationLost, StorageUnavailable
 from presentation.telegram import texts
 from presentation.telegram.conversation_store import ConversationLeases, HeldConversation
-from presentation.telegram.middlewares.flood_control import take_token
+from presentation.telegram.middlewares.callback_answers import answer_quietly
+from presentation.telegram.middlewares.flood_control import take_token, tell_throttled
 from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,20 @@ class ConversationLease(BaseMiddleware):
         key = self._key_of(bot, data)
         if key is None or not isinstance(event, Update):
             return await handler(event, data)
+        try:
+            return await self._held(key, handler, event, data)
+        except (ConversationBusy, ConversationLost):
+            if event.callback_query is not None:  # its spinner stops; a redelivery may act
+                await answer_quietly(bot, event.callback_query.id, texts.TRY_AGAIN)
+            raise
+
+    async def _held(
+        self,
+        key: StorageKey,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: Update,
+        data: dict[str, Any],
+    ) -> Any:
         async with AsyncExitStack() as holding:
             try:
                 held = await holding.enter_async_context(self._leases.hold(key))
@@ -108,10 +122,7 @@ class ConversationLease(BaseMiddleware):
         if not admitted:  # not recorded: it had no effect, and the record keeps 100 ids
             if isinstance(trace, UpdateTrace):
                 trace.outcome = "throttled"
-            message = event.message
-            if warn and message is not None and message.chat.type == ChatType.PRIVATE:
-                bot: Bot = data["bot"]
-                await bot.send_message(message.chat.id, texts.SLOW_DOWN)
+            await tell_throttled(data["bot"], event, warn=warn)
             return None
         data[HELD_KEY] = held
         return await handler(event, data)

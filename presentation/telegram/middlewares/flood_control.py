@@ -14,10 +14,22 @@ from aiogram.enums import ChatType
 from aiogram.types import TelegramObject, Update, User
 
 from presentation.telegram import texts
+from presentation.telegram.middlewares.callback_answers import answer_quietly
 from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
 
 PRUNE_AT = 10_000
 """Buckets kept before the full ones are forgotten."""
+
+
+async def tell_throttled(bot: Bot, update: Update, *, warn: bool) -> None:
+    """A dropped update's one answer: the warning, once per flood, in a private chat; and
+    a pressed button is answered every time (quietly after the warning), so its spinner
+    stops."""
+    if update.callback_query is not None:
+        text = texts.SLOW_DOWN_PRESSES if warn else None
+        await answer_quietly(bot, update.callback_query.id, text)
+    elif warn and update.message is not None and update.message.chat.type == ChatType.PRIVATE:
+        await bot.send_message(update.message.chat.id, texts.SLOW_DOWN)
 
 
 def take_token(
@@ -68,11 +80,10 @@ class FloodControl(BaseMiddleware):
         if isinstance(trace, UpdateTrace):
             trace.outcome = "throttled"
         bucket = self._buckets[user.id]
-        message = event.message if isinstance(event, Update) else None
-        if not bucket.warned and message is not None and message.chat.type == ChatType.PRIVATE:
-            bucket.warned = True
-            bot: Bot = data["bot"]
-            await bot.send_message(message.chat.id, texts.SLOW_DOWN)
+        warn = not bucket.warned
+        bucket.warned = True
+        if isinstance(event, Update):
+            await tell_throttled(data["bot"], event, warn=warn)
         return None
 
     def _admit(self, user_id: int) -> bool:
