@@ -10,13 +10,13 @@ FROM ${BASE_IMAGE} AS build
 ARG PIP_CERT=
 WORKDIR /src
 RUN python3 -m venv /opt/profilebot
-COPY pyproject.toml constraints.txt README.md ./
+COPY pyproject.toml setup.py constraints.txt README.md ./
 COPY domain domain
 COPY application application
 COPY infrastructure infrastructure
 COPY presentation presentation
 # The project and its locked dependencies only: no extras, so neither the embedded server
-# nor any test tool reaches the final stage.
+# nor any test tool reaches the final stage. Building it compiles the translations (setup.py).
 RUN PIP_CERT="${PIP_CERT}" /opt/profilebot/bin/python -m pip install --no-cache-dir \
         --disable-pip-version-check --constraint constraints.txt . \
     && /opt/profilebot/bin/python -m pip uninstall --yes pip setuptools

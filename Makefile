@@ -32,11 +32,14 @@ image-test: $(VENV)/.dev-installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.run-installed: pyproject.toml constraints.txt | $(BIN)/python
+# Installing compiles the translations (setup.py), so an edited catalogue installs again.
+CATALOGUES := $(wildcard presentation/telegram/locales/*/LC_MESSAGES/*.po)
+
+$(VENV)/.run-installed: pyproject.toml setup.py constraints.txt $(CATALOGUES) | $(BIN)/python
 	$(PIP) --editable '.[embedded]'
 	touch $@
 
-$(VENV)/.dev-installed: pyproject.toml constraints.txt | $(BIN)/python
+$(VENV)/.dev-installed: pyproject.toml setup.py constraints.txt $(CATALOGUES) | $(BIN)/python
 	$(PIP) --editable '.[dev]'
 	touch $@ $(VENV)/.run-installed
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from application.errors import UserNotRegistered
+from application.profile import UserProfile
 from application.user_repository import UserRepository
 from domain.user import UserId
 
@@ -18,7 +19,10 @@ class ForgetUser:
     def __init__(self, users: UserRepository) -> None:
         self._users = users
 
-    async def execute(self, request: ForgetUserRequest) -> None:
-        """Raises `UserNotRegistered` (nothing to delete) or `StorageUnavailable`."""
-        if not await self._users.remove(UserId(request.user_id)):
+    async def execute(self, request: ForgetUserRequest) -> UserProfile:
+        """The profile as it was before it was deleted (a front end may still speak its
+        language). Raises `UserNotRegistered` (nothing to delete) or `StorageUnavailable`."""
+        removed = await self._users.remove(UserId(request.user_id))
+        if removed is None:
             raise UserNotRegistered(request.user_id)
+        return UserProfile.of(removed)

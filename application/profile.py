@@ -15,6 +15,8 @@ class UserProfile:
     name: str
     registered_at: datetime
     updated_at: datetime
+    language: str | None = None
+    """The language the user chose (an ISO 639-1 code), or None."""
 
     @classmethod
     def of(cls, user: User) -> Self:
@@ -23,4 +25,5 @@ class UserProfile:
             name=user.name.value,
             registered_at=user.created_at,
             updated_at=user.updated_at,
+            language=user.language.code if user.language else None,
         )

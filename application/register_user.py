@@ -6,6 +6,7 @@ from application.clock import Clock
 from application.errors import ProfileChangedMeanwhile, UserAlreadyRegistered
 from application.profile import UserProfile
 from application.user_repository import UserAlreadyExists, UserRepository
+from domain.language import Language
 from domain.user import User, UserId
 from domain.user_name import UserName
 
@@ -17,6 +18,8 @@ ATTEMPTS = 3
 class RegisterUserRequest:
     user_id: int
     name: str
+    language: str | None = None
+    """A language the user chose before registering, kept with the profile."""
 
 
 class RegisterUser:
@@ -31,10 +34,11 @@ class RegisterUser:
         self._clock = clock
 
     async def execute(self, request: RegisterUserRequest) -> UserProfile:
-        """Raises `InvalidUserName`, `UserAlreadyRegistered`, `ProfileChangedMeanwhile` or
-        `StorageUnavailable`."""
+        """Raises `InvalidUserName`, `InvalidLanguage`, `UserAlreadyRegistered`,
+        `ProfileChangedMeanwhile` or `StorageUnavailable`."""
         user_id = UserId(request.user_id)
-        user = User.register(user_id, UserName(request.name), self._clock())
+        language = Language(request.language) if request.language else None
+        user = User.register(user_id, UserName(request.name), self._clock(), language)
         for _ in range(ATTEMPTS):
             try:
                 # Insert first and let the store's unique key arbitrate: a prior read would

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from domain.language import Language
 from domain.user import User, UserId
 from domain.user_name import UserName
 
@@ -46,6 +47,11 @@ class UserRepository(Protocol):
         nothing is written)."""
         ...
 
-    async def remove(self, user_id: UserId) -> bool:
-        """Delete the user; False if there was none."""
+    async def set_language(self, user_id: UserId, language: Language, at: datetime) -> User | None:
+        """Give the stored user `language`, as `User.speaking(language, at)` would; return
+        the user as stored now, or None if there is no such user (then nothing is written)."""
+        ...
+
+    async def remove(self, user_id: UserId) -> User | None:
+        """Delete the user; return them as they were, or None if there was none."""
         ...

@@ -182,7 +182,7 @@ async def _drive(webhooks: list[str], at_once: int, bot_api: LocalBotApi) -> Row
         "updates_s": sent / seconds,
         "updates": sent,
         "non_2xx": sum(a.status is None or not 200 <= a.status < 300 for a in measured),
-        "apologies": sum(texts.STORAGE_UNAVAILABLE in reply for reply in replies),
+        "apologies": sum(texts.storage_unavailable() in reply for reply in replies),
     }
 
 

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Self
 
 from domain.errors import DomainError
+from domain.language import Language
 from domain.user_name import UserName
 
 
@@ -38,6 +39,8 @@ class User:
     name: UserName
     created_at: datetime
     updated_at: datetime
+    language: Language | None = None
+    """The language the user chose for the bot's replies; None: whatever Telegram says."""
 
     def __post_init__(self) -> None:
         for moment in (self.created_at, self.updated_at):
@@ -45,10 +48,16 @@ class User:
                 raise TimestampNotUtc(f"user timestamps must be in UTC, got {moment!r}")
 
     @classmethod
-    def register(cls, user_id: UserId, name: UserName, now: datetime) -> Self:
+    def register(
+        cls, user_id: UserId, name: UserName, now: datetime, language: Language | None = None
+    ) -> Self:
         """A new user, created and last updated now."""
-        return cls(id=user_id, name=name, created_at=now, updated_at=now)
+        return cls(id=user_id, name=name, created_at=now, updated_at=now, language=language)
 
     def renamed(self, name: UserName, now: datetime) -> Self:
         """This user with a new name, stamped with the time of the change."""
         return replace(self, name=name, updated_at=now)
+
+    def speaking(self, language: Language, now: datetime) -> Self:
+        """This user having chosen `language`, stamped with the time of the choice."""
+        return replace(self, language=language, updated_at=now)

@@ -8,6 +8,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from application.user_repository import NameChange, UserAlreadyExists
+from domain.language import InvalidLanguage, Language
 from domain.user import User, UserId
 from domain.user_name import UserName
 from infrastructure.mongo_client import Document
@@ -17,8 +18,9 @@ USER_ID_INDEX = "telegram_id_unique"
 
 
 class MongoUserRepository:
-    """Documents `{telegram_id, name, created_at, updated_at, renamed_by}` (the update that
-    last renamed the user); uniqueness is the index's job."""
+    """Documents `{telegram_id, name, created_at, updated_at, renamed_by, language}`
+    (`renamed_by`: the update that last renamed the user; `language`: the one they chose,
+    absent if none); uniqueness is the index's job."""
 
     def __init__(
         self, database: Database[Document], executor: MongoExecutor, collection: str = "users"
@@ -67,9 +69,22 @@ class MongoUserRepository:
         renamed_by = before.get("renamed_by")
         return NameChange(_to_user(before), renamed_by if isinstance(renamed_by, int) else None)
 
-    async def remove(self, user_id: UserId) -> bool:
-        result = await self._executor.run(self._users.delete_one, {"telegram_id": user_id.value})
-        return result.deleted_count > 0
+    async def set_language(self, user_id: UserId, language: Language, at: datetime) -> User | None:
+        after = await self._executor.run(
+            self._users.find_one_and_update,
+            {"telegram_id": user_id.value},
+            {"$set": {"language": language.code, "updated_at": at}},
+            {"_id": False},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if after is None else _to_user(after)
+
+    async def remove(self, user_id: UserId) -> User | None:
+        # One findAndModify: the user as they were comes with the delete.
+        removed = await self._executor.run(
+            self._users.find_one_and_delete, {"telegram_id": user_id.value}, {"_id": False}
+        )
+        return None if removed is None else _to_user(removed)
 
 
 def insert_unless_taken(users: Collection[Document], document: Document) -> bool:
@@ -82,12 +97,15 @@ def insert_unless_taken(users: Collection[Document], document: Document) -> bool
 
 
 def _to_document(user: User) -> Document:
-    return {
+    document: Document = {
         "telegram_id": user.id.value,
         "name": user.name.value,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
     }
+    if user.language is not None:
+        document["language"] = user.language.code
+    return document
 
 
 def _to_user(document: Document) -> User:
@@ -96,4 +114,13 @@ def _to_user(document: Document) -> User:
         name=UserName(document["name"]),
         created_at=document["created_at"],
         updated_at=document["updated_at"],
+        language=_language(document.get("language")),
     )
+
+
+def _language(stored: object) -> Language | None:
+    """A stored choice the domain no longer accepts reads as no choice, not as an error."""
+    try:
+        return Language(stored) if isinstance(stored, str) else None
+    except InvalidLanguage:
+        return None

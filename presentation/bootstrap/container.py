@@ -11,6 +11,7 @@ from datetime import timedelta
 from aiogram import Bot
 from dependency_injector import containers, providers
 
+from application.choose_language import ChooseLanguage
 from application.clock import Clock
 from application.forget_user import ForgetUser
 from application.register_user import RegisterUser
@@ -157,6 +158,7 @@ class Container(containers.DeclarativeContainer):
     show_profile = providers.Factory(ShowProfile, users=storage.user_repository)
     rename_user = providers.Factory(RenameUser, users=storage.user_repository, clock=clock)
     forget_user = providers.Factory(ForgetUser, users=storage.user_repository)
+    choose_language = providers.Factory(ChooseLanguage, users=storage.user_repository, clock=clock)
 
     # Telegram
     bot_token = providers.Callable(_bot_token, settings=settings)
@@ -176,6 +178,7 @@ class Container(containers.DeclarativeContainer):
     dispatcher = providers.Singleton(
         build_dispatcher,
         storage=storage.fsm_storage,
+        show_profile=show_profile,
         isolation=user_locks,
         flood_control=flood_control,
         in_flight=in_flight,

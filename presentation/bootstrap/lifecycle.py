@@ -12,12 +12,20 @@ from dependency_injector import providers
 
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.settings import Settings
+from infrastructure.startup_error import StartupError
 from presentation.bootstrap.container import Container
+from presentation.telegram.translation import missing_catalogues
 
 
 def start(container: Container) -> None:
-    """Storage ready to serve: MongoDB reached (an embedded server started first when no
-    MONGO_URI is set) and its indexes made. Raises `StartupError` with a printable line."""
+    """Translations loaded, and storage ready to serve: MongoDB reached (an embedded server
+    started first when no MONGO_URI is set) and its indexes made. Raises `StartupError` with
+    a printable line."""
+    if missing := missing_catalogues():
+        raise StartupError(
+            f"the translations for {', '.join(missing)} are not compiled: install the project"
+            " (pip install .), which compiles them"
+        )
     container.storage.ready()
 
 

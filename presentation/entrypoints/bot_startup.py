@@ -14,13 +14,15 @@ from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from infrastructure.startup_error import StartupError
 from presentation.bootstrap.container import Container
 from presentation.entrypoints.health_endpoints import HealthEndpoints
-from presentation.telegram.commands import BOT_COMMANDS
+from presentation.telegram.commands import menus
 
 
 async def register_commands(bot: Bot, api_url: str) -> None:
-    """Publish the command menu; also the first proof that the token and API URL work."""
+    """Publish the command menu in each language; also the first proof that the token and
+    API URL work."""
     with bot_api_errors_are_startup_errors(api_url):
-        await bot.set_my_commands(BOT_COMMANDS)
+        for language_code, commands in menus().items():
+            await bot.set_my_commands(commands, language_code=language_code)
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.secrets import redact
 from infrastructure.startup_error import StartupError
 from presentation.entrypoints.interruption import Interrupted, StartUpSignals
+from presentation.entrypoints.local_user import LocalUser
 
 if TYPE_CHECKING:
     from infrastructure.settings import Settings
@@ -107,7 +108,7 @@ def _main(args: argparse.Namespace, signals: StartUpSignals, lost: EmbeddedMongo
         if mode in ONE_SHOTS:
             print(redact(_one_shot(args, settings), settings.secrets()), flush=True)
         else:
-            _serve(mode, settings, args.user_id, signals, lost)
+            _serve(mode, settings, LocalUser(args.user_id, args.language), signals, lost)
     except StartupError as error:
         return _fail(str(error), settings.secrets())
     except KeyboardInterrupt:
@@ -162,7 +163,11 @@ def _check_webhook_url(url: str, settings: "Settings") -> None:
 
 
 def _serve(
-    mode: str, settings: "Settings", user_id: int, signals: StartUpSignals, lost: EmbeddedMongoLost
+    mode: str,
+    settings: "Settings",
+    local_user: LocalUser,
+    signals: StartUpSignals,
+    lost: EmbeddedMongoLost,
 ) -> None:
     # An embedded server boots while aiogram is imported (seconds, either of them): both
     # happen before the settings could fail, so a configuration error still comes at once.
@@ -172,7 +177,7 @@ def _serve(
     try:
         if embedded is not None:
             embedded.launch()
-        _serve_with(mode, settings, user_id, embedded, signals)
+        _serve_with(mode, settings, local_user, embedded, signals)
     finally:
         if embedded is not None:
             embedded.stop()  # normally already stopped, in order, by the container
@@ -181,7 +186,7 @@ def _serve(
 def _serve_with(
     mode: str,
     settings: "Settings",
-    user_id: int,
+    local_user: LocalUser,
     embedded: EmbeddedMongo | None,
     signals: StartUpSignals,
 ) -> None:
@@ -200,7 +205,7 @@ def _serve_with(
             elif mode == "webhook":
                 asyncio.run(run_webhook(container))
             else:
-                asyncio.run(chat_in_terminal(container, user_id))
+                asyncio.run(chat_in_terminal(container, local_user))
         except Interrupted as interrupted:
             signals.ignore_further(interrupted.signum)
             raise
@@ -278,7 +283,13 @@ def _parser() -> argparse.ArgumentParser:
             default=DEFAULT_LOCAL_USER_ID,
             help=f"Telegram user id the local chat speaks as (default {DEFAULT_LOCAL_USER_ID})",
         )
-    parser.set_defaults(user_id=DEFAULT_LOCAL_USER_ID)
+        command.add_argument(
+            "--language",
+            metavar="CODE",
+            default=None,
+            help="the interface language Telegram reports for that user, e.g. ru (default none)",
+        )
+    parser.set_defaults(user_id=DEFAULT_LOCAL_USER_ID, language=None)
     return parser
 
 

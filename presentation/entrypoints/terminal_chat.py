@@ -19,6 +19,7 @@ from dependency_injector import providers
 from presentation.bootstrap.container import Container
 from presentation.entrypoints.interruption import stop_signals_cancel_this_task
 from presentation.entrypoints.local_session import LocalBotSession
+from presentation.entrypoints.local_user import LocalUser
 from presentation.entrypoints.terminal_choices import Choice, Choices, InlineChoice
 
 # A well-formed token that no real bot has; its id (1) keeps chat conversations apart from
@@ -30,11 +31,13 @@ ESCAPE = "\\"
 log = logging.getLogger(__name__)
 
 
-async def chat_in_terminal(container: Container, user_id: int) -> None:
+async def chat_in_terminal(container: Container, local_user: LocalUser) -> None:
     """The chat `profilebot chat` runs: stdin to stdout until end of input; SIGINT (Ctrl-C)
     or SIGTERM end it the same way, so the storage is closed in order afterwards."""
     with stop_signals_cancel_this_task():
-        await run_chat(container, stdin_lines(), print_reply, user_id)
+        await run_chat(
+            container, stdin_lines(), print_reply, local_user.user_id, local_user.language_code
+        )
 
 
 async def run_chat(
@@ -42,6 +45,7 @@ async def run_chat(
     lines: AsyncIterator[str],
     print_reply: Callable[[str], None],
     user_id: int,
+    language_code: str | None = None,
 ) -> None:
     """Feed each line to the dispatcher as a private message; print what the bot sends,
     then the buttons the user could tap now, numbered. A line naming one (its number or
@@ -70,7 +74,8 @@ async def run_chat(
     async for text in lines:
         if output.closed:
             break
-        update = _update_for(text, choices.chosen(text), next(update_ids), user_id)
+        sender = _local_user(user_id, language_code)
+        update = _update_for(text, choices.chosen(text), next(update_ids), sender)
         said = output.said
         try:
             await dispatcher.feed_update(bot, update)
@@ -111,15 +116,15 @@ def _shown_to_user(method: TelegramMethod[Any]) -> str | None:
     return None
 
 
-def _update_for(line: str, choice: Choice | None, update_id: int, user_id: int) -> Update:
+def _update_for(line: str, choice: Choice | None, update_id: int, sender: User) -> Update:
     """What a typed line is: a tap on the button it names, else a message with its text.
     A line starting with a backslash is sent as typed, without it, whatever it names
     ("\\2" sends "2", "\\Rename" sends "Rename")."""
     if line.startswith(ESCAPE):
-        return local_update(update_id, user_id, line.removeprefix(ESCAPE))
+        return local_update(update_id, sender.id, line.removeprefix(ESCAPE), sender)
     if isinstance(choice, InlineChoice):
-        return local_button_press(update_id, user_id, choice.pressed_on, choice.data)
-    return local_update(update_id, user_id, choice.label if choice else line)
+        return local_button_press(update_id, sender.id, choice.pressed_on, choice.data, sender)
+    return local_update(update_id, sender.id, choice.label if choice else line, sender)
 
 
 def local_update(update_id: int, user_id: int, text: str, sender: User | None = None) -> Update:
@@ -153,8 +158,8 @@ def local_button_press(
     )
 
 
-def _local_user(user_id: int) -> User:
-    return User(id=user_id, is_bot=False, first_name="Terminal")
+def _local_user(user_id: int, language_code: str | None = None) -> User:
+    return User(id=user_id, is_bot=False, first_name="Terminal", language_code=language_code)
 
 
 async def stdin_lines() -> AsyncIterator[str]:

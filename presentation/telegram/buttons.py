@@ -27,6 +27,7 @@ from domain.user_name import InvalidUserName, UserName
 from presentation.telegram import texts
 from presentation.telegram.filters import PressedButton
 from presentation.telegram.states import Forgetting, Registration, Renaming
+from presentation.telegram.translation import LANGUAGES, in_every_language
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +67,29 @@ class ForgetButton(CallbackData, prefix="forget"):
     answer: ForgetAnswer
 
 
+class LanguageButton(CallbackData, prefix="language"):
+    """Under the question which language to speak; the handler takes only a `code` the
+    bot speaks."""
+
+    code: str
+
+
+def language_buttons(current: str) -> InlineKeyboardMarkup:
+    """Each language named in itself (whoever reads it must find their own), the one
+    spoken now marked."""
+    return _inline(
+        *(
+            (f"✓ {name}" if code == current else name, LanguageButton(code=code))
+            for code, name in LANGUAGES.items()
+        )
+    )
+
+
 def profile_buttons(registered_at: datetime) -> InlineKeyboardMarkup:
     since = profile_since(registered_at)
     return _inline(
-        (texts.RENAME_BUTTON, ProfileButton(action=ProfileAction.RENAME, since=since)),
-        (texts.DELETE_BUTTON, ProfileButton(action=ProfileAction.DELETE, since=since)),
+        (texts.rename_button(), ProfileButton(action=ProfileAction.RENAME, since=since)),
+        (texts.delete_button(), ProfileButton(action=ProfileAction.DELETE, since=since)),
     )
 
 
@@ -81,8 +100,8 @@ def profile_since(registered_at: datetime) -> int:
 
 def forget_buttons() -> InlineKeyboardMarkup:
     return _inline(
-        (texts.CONFIRM_DELETE_BUTTON, ForgetButton(answer=ForgetAnswer.DELETE)),
-        (texts.KEEP_BUTTON, ForgetButton(answer=ForgetAnswer.KEEP)),
+        (texts.confirm_delete_button(), ForgetButton(answer=ForgetAnswer.DELETE)),
+        (texts.keep_button(), ForgetButton(answer=ForgetAnswer.KEEP)),
     )
 
 
@@ -90,9 +109,9 @@ def name_keyboard(offered: str | None) -> ReplyKeyboardMarkup:
     """The answers to "what should I call you?" that need no typing: the offered name, if
     any, and Cancel. A tap sends the label as a message, handled like a typed one."""
     rows = [[KeyboardButton(text=offered)]] if offered else []
-    rows.append([KeyboardButton(text=texts.CANCEL_BUTTON)])
+    rows.append([KeyboardButton(text=texts.cancel_button())])
     return ReplyKeyboardMarkup(
-        keyboard=rows, resize_keyboard=True, input_field_placeholder=texts.NAME_PLACEHOLDER
+        keyboard=rows, resize_keyboard=True, input_field_placeholder=texts.name_placeholder()
     )
 
 
@@ -106,7 +125,7 @@ def offered_name(user: User | None, current: str | None = None) -> str | None:
         name = UserName(typed).value
     except InvalidUserName:
         return None
-    return None if name in (current, texts.CANCEL_BUTTON) else name
+    return None if name == current or name in in_every_language(texts.cancel_button) else name
 
 
 def keyboard_after(state: str | None) -> ReplyKeyboardRemove | None:

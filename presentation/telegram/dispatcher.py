@@ -10,8 +10,10 @@ from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StorageKey
 from aiogram.types import TelegramObject
 
+from application.show_profile import ShowProfile
 from presentation.telegram.conversation_store import ConversationLeases
 from presentation.telegram.handlers import build_router
+from presentation.telegram.languages import SpeakTheUsersLanguage
 from presentation.telegram.middlewares.callback_answers import AnswerEveryPress
 from presentation.telegram.middlewares.conversation_lease import (
     ConversationLease,
@@ -31,6 +33,7 @@ from presentation.telegram.middlewares.user_order import UserOrder
 def build_dispatcher(
     storage: BaseStorage,
     *,
+    show_profile: ShowProfile,
     isolation: BaseEventIsolation,
     flood_control: FloodControl,
     in_flight: InFlightUpdates,
@@ -45,7 +48,8 @@ def build_dispatcher(
 
     in-flight count (so shutdown waits for error replies too) → one log line (and a record
     for each of `update_observers`) → aiogram's
-    user context → only served updates go on → duplicate drop → flood control → the user's
+    user context → the user's language (`show_profile` reads a choice kept with the profile)
+    → only served updates go on → duplicate drop → flood control → the user's
     lock (`isolation`) → one storage time budget → aiogram's error routing → lazy FSM.
 
     Inside, every pressed button's handler is wrapped by `AnswerEveryPress`, which answers
@@ -74,6 +78,7 @@ def build_dispatcher(
         in_flight,
         UpdateLog(update_observers),
         user_context,
+        SpeakTheUsersLanguage(show_profile),
         ServedUpdates(),
         *([DuplicateUpdates()] if leases is None else []),
         flood_control,

@@ -43,16 +43,17 @@ class PrivateChatButton(Filter):
 
 
 class TextIs(Filter):
-    """Messages whose text is exactly `text`, such as a reply keyboard button's label."""
+    """Messages whose text is exactly one of `texts`, such as a reply keyboard button's
+    label in each language."""
 
-    def __init__(self, text: str) -> None:
-        self._text = text
+    def __init__(self, *texts: str) -> None:
+        self._texts = frozenset(texts)
 
     def __str__(self) -> str:
-        return f"TextIs({self._text!r})"
+        return f"TextIs({sorted(self._texts)!r})"
 
     async def __call__(self, message: Message) -> bool:
-        return message.text == self._text
+        return message.text in self._texts
 
 
 class TextMessage(Filter):

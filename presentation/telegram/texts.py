@@ -1,118 +1,213 @@
-"""Every word the bot says, in one place. Replies are plain text: names are never markup."""
+"""Every word the bot says, in one place, in the language of the update being handled (see
+`presentation.telegram.translation`). Replies are plain text: names are never markup, and
+never translated: they are put into a translated sentence, as typed.
+
+Each text is a function, so that it is rendered when it is said, in that update's language.
+"""
 
 from datetime import datetime
 
+from babel.dates import format_date
+
 from domain.user_name import MAX_NAME_LENGTH, NameProblem
 from presentation.telegram.states import Forgetting, Registration, Renaming
+from presentation.telegram.translation import _, current_language, ngettext
 
-HELP = (
-    "I keep a small profile for you: a name and the date you registered.\n"
-    "\n"
-    "/start – register (I'll ask for your name)\n"
-    "/me – show your profile (also /profile, /details)\n"
-    "/rename – change your name (also /update_name)\n"
-    "/forget – delete your profile (I'll ask first)\n"
-    "/cancel – stop what we're doing\n"
-    "/help – this message"
-)
 
-ASK_NAME = "Welcome! What should I call you? Send me your name."
-NEED_TEXT_NAME = "I need your name as text. Please type it, or send /cancel to stop."
-NOT_REGISTERED = "You're not registered yet. Send /start to register."
-NOTHING_TO_CANCEL = "There's nothing to cancel."
-STORAGE_UNAVAILABLE = (
-    "Sorry, I can't reach my storage right now. Nothing was lost – please try again in a moment."
-)
-PROFILE_CHANGED_MEANWHILE = (
-    "Your profile was being changed from another device at the same moment, so I saved"
-    " nothing. Please send that again."
-)
-UNEXPECTED_ERROR = "Sorry, something went wrong on my side. Please try again."
-SLOW_DOWN = (
-    "You're sending messages faster than I can keep up, so I'm skipping some."
-    " Please wait a few seconds, then carry on."
-)
-SLOW_DOWN_PRESSES = "You're pressing faster than I can keep up. Please wait a few seconds."
-TRY_AGAIN = "I'm still busy with your previous message. Please press again in a moment."
-CONFIRM_FORGET = (
-    "This deletes your profile for good. Tap “Yes, delete it” or send YES to confirm;"
-    " anything else keeps it."
-)
-FORGOTTEN = "Done: I've deleted your profile and forgotten our conversation. /start to begin anew."
-KEPT = "OK, I've kept your profile."
-NOTHING_TO_FORGET = "You have no profile here, so there's nothing to delete."
-QUESTION_CLOSED = "That question is closed: nothing changed."
-STALE_BUTTON = "That button no longer does anything."
+def help_text() -> str:
+    return _(
+        "I keep a small profile for you: a name and the date you registered.\n"
+        "\n"
+        "/start – register (I'll ask for your name)\n"
+        "/me – show your profile (also /profile, /details)\n"
+        "/rename – change your name (also /update_name)\n"
+        "/forget – delete your profile (I'll ask first)\n"
+        "/language – choose the language I speak\n"
+        "/cancel – stop what we're doing\n"
+        "/help – this message"
+    )
 
-RENAME_BUTTON = "✏️ Rename"
-DELETE_BUTTON = "🗑 Delete"
-CONFIRM_DELETE_BUTTON = "🗑 Yes, delete it"
-KEEP_BUTTON = "Keep it"
-CANCEL_BUTTON = "❌ Cancel"
-"""Sent as a message when tapped, so it is matched as text: no name looks like it."""
-NAME_PLACEHOLDER = "Your name"
 
-_CANCELLED = {
-    Registration.waiting_for_name.state: "Registration cancelled. Send /start whenever you like.",
-    Renaming.waiting_for_new_name.state: "Renaming cancelled. Your name is unchanged.",
-    Forgetting.waiting_for_confirmation.state: KEPT,
-}
+def ask_name() -> str:
+    return _("Welcome! What should I call you? Send me your name.")
 
-_STILL_WAITING = {
-    Registration.waiting_for_name.state: "I'm still waiting for your name (or /cancel).",
-    Renaming.waiting_for_new_name.state: "I'm still waiting for your new name (or /cancel).",
-    Forgetting.waiting_for_confirmation.state: (
-        "Tap “Yes, delete it” or send YES to delete your profile, or /cancel."
-    ),
-}
 
-_NAME_PROBLEMS = {
-    NameProblem.EMPTY: "Your name can't be empty.",
-    NameProblem.TOO_LONG: f"That's too long: a name can have at most {MAX_NAME_LENGTH} characters.",
-    NameProblem.LINE_BREAK: "Please keep your name on one line.",
-    NameProblem.CONTROL_CHARACTER: "Your name contains control characters; please remove them.",
-    NameProblem.INVISIBLE: "Your name needs at least one visible character.",
-    NameProblem.LOOKS_LIKE_COMMAND: (
-        "A name can't start with “/” – that's how commands start, and I don't know that one."
-    ),
-}
+def need_text_name() -> str:
+    return _("I need your name as text. Please type it, or send /cancel to stop.")
+
+
+def not_registered() -> str:
+    return _("You're not registered yet. Send /start to register.")
+
+
+def nothing_to_cancel() -> str:
+    return _("There's nothing to cancel.")
+
+
+def storage_unavailable() -> str:
+    return _(
+        "Sorry, I can't reach my storage right now. Nothing was lost – please try again in a"
+        " moment."
+    )
+
+
+def profile_changed_meanwhile() -> str:
+    return _(
+        "Your profile was being changed from another device at the same moment, so I saved"
+        " nothing. Please send that again."
+    )
+
+
+def unexpected_error() -> str:
+    return _("Sorry, something went wrong on my side. Please try again.")
+
+
+def slow_down() -> str:
+    return _(
+        "You're sending messages faster than I can keep up, so I'm skipping some."
+        " Please wait a few seconds, then carry on."
+    )
+
+
+def slow_down_presses() -> str:
+    return _("You're pressing faster than I can keep up. Please wait a few seconds.")
+
+
+def try_again() -> str:
+    return _("I'm still busy with your previous message. Please press again in a moment.")
+
+
+def confirm_forget() -> str:
+    return _(
+        "This deletes your profile for good. Tap “Yes, delete it” or send YES to confirm;"
+        " anything else keeps it."
+    )
+
+
+def confirmation_word() -> str:
+    """What to type to confirm deleting (compared case-insensitively)."""
+    return _("yes")
+
+
+def forgotten() -> str:
+    return _(
+        "Done: I've deleted your profile and forgotten our conversation. /start to begin anew."
+    )
+
+
+def kept() -> str:
+    return _("OK, I've kept your profile.")
+
+
+def nothing_to_forget() -> str:
+    return _("You have no profile here, so there's nothing to delete.")
+
+
+def question_closed() -> str:
+    return _("That question is closed: nothing changed.")
+
+
+def stale_button() -> str:
+    return _("That button no longer does anything.")
+
+
+def rename_button() -> str:
+    return _("✏️ Rename")
+
+
+def delete_button() -> str:
+    return _("🗑 Delete")
+
+
+def confirm_delete_button() -> str:
+    return _("🗑 Yes, delete it")
+
+
+def keep_button() -> str:
+    return _("Keep it")
+
+
+def cancel_button() -> str:
+    """Sent as a message when tapped, so it is matched as text: no name looks like it."""
+    return _("❌ Cancel")
+
+
+def name_placeholder() -> str:
+    return _("Your name")
+
+
+def choose_language() -> str:
+    return _("Which language should I speak with you?")
+
+
+def language_chosen() -> str:
+    """Said in the language just chosen, about that language."""
+    return _("From now on I speak English with you.")
 
 
 def registered(name: str) -> str:
-    return f"Nice to meet you, {name}! You're registered. Send /me to see your profile."
+    return _("Nice to meet you, {name}! You're registered. Send /me to see your profile.").format(
+        name=name
+    )
 
 
 def already_registered(name: str) -> str:
-    return f"You're already registered as {name}. Send /me to see your profile."
+    return _("You're already registered as {name}. Send /me to see your profile.").format(name=name)
 
 
 def profile(name: str, registered_at: datetime) -> str:
-    return f"Name: {name}\nRegistered: {registered_at:%Y-%m-%d %H:%M} UTC"
+    """The registration date as the language writes dates; the time in UTC, 24-hour."""
+    date = format_date(registered_at.date(), format="long", locale=current_language())
+    return _("Name: {name}\nRegistered: {date}, {time} UTC").format(
+        name=name, date=date, time=f"{registered_at:%H:%M}"
+    )
 
 
 def ask_new_name(current_name: str) -> str:
-    return f"Your name is {current_name}. What should your new name be?"
+    return _("Your name is {name}. What should your new name be?").format(name=current_name)
 
 
 def renamed(name: str) -> str:
-    return f"Done! From now on you're {name}."
+    return _("Done! From now on you're {name}.").format(name=name)
 
 
 def name_unchanged(name: str) -> str:
-    return f"That's already your name, {name} – nothing changed."
+    return _("That's already your name, {name} – nothing changed.").format(name=name)
+
+
+def too_long(limit: int) -> str:
+    return ngettext(
+        "That's too long: a name can have at most {limit} character.",
+        "That's too long: a name can have at most {limit} characters.",
+        limit,
+    ).format(limit=limit)
 
 
 def invalid_name(problem: NameProblem) -> str:
-    return f"{_NAME_PROBLEMS[problem]} Please send another name, or /cancel to stop."
+    return _("{problem} Please send another name, or /cancel to stop.").format(
+        problem=_name_problem(problem)
+    )
 
 
 def cancelled(state: str | None) -> str:
-    return _CANCELLED.get(state or "", "Cancelled.")
+    if state == Registration.waiting_for_name.state:
+        return _("Registration cancelled. Send /start whenever you like.")
+    if state == Renaming.waiting_for_new_name.state:
+        return _("Renaming cancelled. Your name is unchanged.")
+    if state == Forgetting.waiting_for_confirmation.state:
+        return kept()
+    return _("Cancelled.")
 
 
 def still_waiting(state: str | None) -> str:
     """The reminder alone: what a button pressed again is answered with."""
-    return _STILL_WAITING.get(state or "", "")
+    if state == Registration.waiting_for_name.state:
+        return _("I'm still waiting for your name (or /cancel).")
+    if state == Renaming.waiting_for_new_name.state:
+        return _("I'm still waiting for your new name (or /cancel).")
+    if state == Forgetting.waiting_for_confirmation.state:
+        return _("Tap “Yes, delete it” or send YES to delete your profile, or /cancel.")
+    return ""
 
 
 def with_reminder(text: str, state: str | None) -> str:
@@ -124,8 +219,42 @@ def with_reminder(text: str, state: str | None) -> str:
 def unknown_input(text: str | None) -> str:
     if text and text.startswith("/"):
         command = _shortened(text.split()[0])
-        return f"I don't know the command {command}. Send /help to see what I can do."
-    return "I didn't get that. Send /help to see what I can do."
+        return _("I don't know the command {command}. Send /help to see what I can do.").format(
+            command=command
+        )
+    return _("I didn't get that. Send /help to see what I can do.")
+
+
+def command_descriptions() -> dict[str, str]:
+    """The command menu's descriptions, by command."""
+    return {
+        "start": _("Register"),
+        "me": _("Show your profile"),
+        "rename": _("Change your name"),
+        "forget": _("Delete your profile"),
+        "language": _("Choose the language"),
+        "cancel": _("Stop what we're doing"),
+        "help": _("What I can do"),
+    }
+
+
+def _name_problem(problem: NameProblem) -> str:
+    match problem:
+        case NameProblem.EMPTY:
+            return _("Your name can't be empty.")
+        case NameProblem.TOO_LONG:
+            return too_long(MAX_NAME_LENGTH)
+        case NameProblem.LINE_BREAK:
+            return _("Please keep your name on one line.")
+        case NameProblem.CONTROL_CHARACTER:
+            return _("Your name contains control characters; please remove them.")
+        case NameProblem.INVISIBLE:
+            return _("Your name needs at least one visible character.")
+        case NameProblem.LOOKS_LIKE_COMMAND:
+            return _(
+                "A name can't start with “/” – that's how commands start, and I don't know"
+                " that one."
+            )
 
 
 def _shortened(echo: str, limit: int = 64) -> str:

@@ -141,6 +141,7 @@ class MemoryRecords:
                 "created_at": user.created_at,
                 "updated_at": user.updated_at,
             }
+            | ({"language": user.language.code} if user.language else {})
             for user in self._users.users.values()
         ]
 
@@ -215,7 +216,12 @@ class BotUnderTest:
         return await self.feed(self.press_update(label, user_id, on, data))
 
     def press_update(
-        self, label: str, user_id: int = ADA, on: Message | None = None, data: str | None = None
+        self,
+        label: str,
+        user_id: int = ADA,
+        on: Message | None = None,
+        data: str | None = None,
+        sender: User | None = None,
     ) -> Update:
         """The update a press of `label` delivers (see `press`)."""
         message = on or self.latest_with_button(label, user_id)
@@ -228,7 +234,7 @@ class BotUnderTest:
             user_id,
             message,
             data if data is not None else str(button.callback_data),
-            sender=ADA_ON_TELEGRAM if user_id == ADA else None,
+            sender=sender or (ADA_ON_TELEGRAM if user_id == ADA else None),
         )
 
     def latest_with_button(self, label: str, user_id: int = ADA) -> Message:
@@ -363,6 +369,34 @@ async def bot(
         requests=requests,
         sent=sent,
     )
+    await asyncio.to_thread(lifecycle.stop, container)
+
+
+@dataclass
+class Restarted:
+    """A second bot process on the same database, with none of the first one's memory."""
+
+    dispatcher: Dispatcher
+    bot: Bot
+    requests: list[TelegramMethod[Any]]
+
+    async def __call__(self, update: Update) -> list[str]:
+        """Feed `update`; the texts sent meanwhile."""
+        already = len(self.requests)
+        await self.dispatcher.feed_update(self.bot, update)
+        return [r.text for r in self.requests[already:] if isinstance(r, SendMessage)]
+
+
+@pytest.fixture
+async def restarted(settings: Settings) -> AsyncIterator[Restarted]:
+    """(Wiring is per module, so from here on both bots' handlers take their use cases from
+    this container; they share the database, so they behave the same.)"""
+    container = Container(settings=settings)
+    requests: list[TelegramMethod[Any]] = []
+    container.bot_token.override(providers.Object(BOT_TOKEN))
+    container.bot_session.override(providers.Object(LocalBotSession(requests.append)))
+    await asyncio.to_thread(lifecycle.start, container)
+    yield Restarted(container.dispatcher(), container.bot(), requests)
     await asyncio.to_thread(lifecycle.stop, container)
 
 

@@ -39,8 +39,8 @@ def _answers(bot: BotUnderTest) -> list[str | None]:
 async def test_registration_offers_the_telegram_name_and_tapping_it_registers(
     bot: BotUnderTest,
 ) -> None:
-    assert await bot.send("/start") == [texts.ASK_NAME]
-    assert bot.keyboard() == [TELEGRAM_NAME, texts.CANCEL_BUTTON]
+    assert await bot.send("/start") == [texts.ask_name()]
+    assert bot.keyboard() == [TELEGRAM_NAME, texts.cancel_button()]
 
     assert await bot.tap(TELEGRAM_NAME) == [texts.registered(TELEGRAM_NAME)]
 
@@ -60,7 +60,7 @@ async def test_an_invalid_telegram_name_is_not_offered(
 
     await bot.send("/start", user_id=BOB, sender=sender)
 
-    assert bot.keyboard(BOB) == [texts.CANCEL_BUTTON]
+    assert bot.keyboard(BOB) == [texts.cancel_button()]
 
 
 async def test_the_keyboard_stays_while_the_bot_still_waits_for_a_name(bot: BotUnderTest) -> None:
@@ -70,7 +70,7 @@ async def test_the_keyboard_stays_while_the_bot_still_waits_for_a_name(bot: BotU
     await bot.send("/help")
     await bot.send_photo()
 
-    assert bot.keyboard() == [TELEGRAM_NAME, texts.CANCEL_BUTTON]
+    assert bot.keyboard() == [TELEGRAM_NAME, texts.cancel_button()]
     assert await bot.tap(TELEGRAM_NAME) == [texts.registered(TELEGRAM_NAME)]
 
 
@@ -79,13 +79,13 @@ async def test_renaming_offers_the_telegram_name_unless_it_is_the_current_one(
 ) -> None:
     await _registered(bot, "Ada")
     await bot.send("/rename")
-    assert bot.keyboard() == [TELEGRAM_NAME, texts.CANCEL_BUTTON]
+    assert bot.keyboard() == [TELEGRAM_NAME, texts.cancel_button()]
     assert await bot.tap(TELEGRAM_NAME) == [texts.renamed(TELEGRAM_NAME)]
     assert bot.keyboard() == []
 
     await bot.send("/rename")
 
-    assert bot.keyboard() == [texts.CANCEL_BUTTON]
+    assert bot.keyboard() == [texts.cancel_button()]
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,7 @@ async def test_the_cancel_button_cancels_like_the_command(
         await _registered(bot)
     await bot.send(start)
 
-    [reply] = await bot.tap(texts.CANCEL_BUTTON)
+    [reply] = await bot.tap(texts.cancel_button())
 
     assert reply.startswith(cancelled)
     assert await bot.state_of() is None
@@ -121,9 +121,9 @@ async def test_the_keyboard_goes_when_the_question_before_deleting_ends_renaming
     if how == "typed /forget":
         replies = await bot.send("/forget")
     else:
-        replies = await bot.press(texts.DELETE_BUTTON)
+        replies = await bot.press(texts.delete_button())
 
-    assert replies == [texts.cancelled(Renaming.waiting_for_new_name.state), texts.CONFIRM_FORGET]
+    assert replies == [texts.cancelled(Renaming.waiting_for_new_name.state), texts.confirm_forget()]
 
     assert bot.keyboard() == []
     assert await bot.state_of() == Forgetting.waiting_for_confirmation.state
@@ -147,7 +147,7 @@ async def test_a_tapped_cancel_with_nothing_to_cancel_takes_the_keyboard_away(
     await bot.send("/start")
     await bot.dispatcher.storage.set_state(bot.storage_key(), None)
 
-    assert await bot.tap(texts.CANCEL_BUTTON) == [texts.NOTHING_TO_CANCEL]
+    assert await bot.tap(texts.cancel_button()) == [texts.nothing_to_cancel()]
     assert bot.keyboard() == []
 
 
@@ -159,7 +159,7 @@ async def test_the_profile_has_rename_and_delete_buttons(bot: BotUnderTest) -> N
 
     await bot.send("/me")
 
-    assert bot.buttons() == [texts.RENAME_BUTTON, texts.DELETE_BUTTON]
+    assert bot.buttons() == [texts.rename_button(), texts.delete_button()]
 
 
 async def test_rename_under_the_profile_starts_renaming_like_the_command(
@@ -167,12 +167,12 @@ async def test_rename_under_the_profile_starts_renaming_like_the_command(
 ) -> None:
     await _registered(bot)
     await bot.send("/me")
-    profile = bot.latest_with_button(texts.RENAME_BUTTON)
+    profile = bot.latest_with_button(texts.rename_button())
 
-    assert await bot.press(texts.RENAME_BUTTON) == [texts.ask_new_name("Ada")]
+    assert await bot.press(texts.rename_button()) == [texts.ask_new_name("Ada")]
 
     assert await bot.state_of() == Renaming.waiting_for_new_name.state
-    assert bot.keyboard() == [TELEGRAM_NAME, texts.CANCEL_BUTTON]
+    assert bot.keyboard() == [TELEGRAM_NAME, texts.cancel_button()]
     assert _answers(bot) == [None]
     assert bot.retired() == [profile.message_id]
     assert await bot.send("Grace") == [texts.renamed("Grace")]
@@ -184,24 +184,24 @@ async def test_delete_under_the_profile_asks_like_the_command_and_its_buttons_an
     await _registered(bot)
     await bot.send("/me")
 
-    assert await bot.press(texts.DELETE_BUTTON) == [texts.CONFIRM_FORGET]
-    assert bot.buttons() == [texts.CONFIRM_DELETE_BUTTON, texts.KEEP_BUTTON]
-    question = bot.latest_with_button(texts.CONFIRM_DELETE_BUTTON)
+    assert await bot.press(texts.delete_button()) == [texts.confirm_forget()]
+    assert bot.buttons() == [texts.confirm_delete_button(), texts.keep_button()]
+    question = bot.latest_with_button(texts.confirm_delete_button())
 
-    assert await bot.press(texts.CONFIRM_DELETE_BUTTON) == [texts.FORGOTTEN]
+    assert await bot.press(texts.confirm_delete_button()) == [texts.forgotten()]
 
     assert bot.stored_users() == []
     assert bot.records.conversations() == 0
     assert _answers(bot) == [None, None]
     assert bot.retired()[-1] == question.message_id
-    assert await bot.send("/me") == [texts.NOT_REGISTERED]
+    assert await bot.send("/me") == [texts.not_registered()]
 
 
 async def test_keep_under_the_question_keeps_the_profile(bot: BotUnderTest) -> None:
     await _registered(bot)
     await bot.send("/forget")
 
-    assert await bot.press(texts.KEEP_BUTTON) == [texts.KEPT]
+    assert await bot.press(texts.keep_button()) == [texts.kept()]
 
     assert [u["name"] for u in bot.stored_users()] == ["Ada"]
     assert await bot.state_of() is None
@@ -212,9 +212,9 @@ async def test_typing_yes_still_deletes_and_takes_the_question_buttons_away(
 ) -> None:
     await _registered(bot)
     await bot.send("/forget")
-    question = bot.latest_with_button(texts.CONFIRM_DELETE_BUTTON)
+    question = bot.latest_with_button(texts.confirm_delete_button())
 
-    assert await bot.send("YES") == [texts.FORGOTTEN]
+    assert await bot.send("YES") == [texts.forgotten()]
 
     assert bot.stored_users() == []
     assert bot.retired() == [question.message_id]
@@ -223,9 +223,9 @@ async def test_typing_yes_still_deletes_and_takes_the_question_buttons_away(
 async def test_cancel_takes_the_question_buttons_away(bot: BotUnderTest) -> None:
     await _registered(bot)
     await bot.send("/forget")
-    question = bot.latest_with_button(texts.CONFIRM_DELETE_BUTTON)
+    question = bot.latest_with_button(texts.confirm_delete_button())
 
-    assert await bot.send("/cancel") == [texts.KEPT]
+    assert await bot.send("/cancel") == [texts.kept()]
 
     assert bot.retired() == [question.message_id]
 
@@ -237,12 +237,12 @@ async def test_register_rename_and_delete_with_menu_commands_and_taps_alone(
     await bot.send("/start")
     await bot.send("Ada")
     await bot.send("/me")
-    await bot.press(texts.RENAME_BUTTON)
+    await bot.press(texts.rename_button())
     assert await bot.tap(TELEGRAM_NAME) == [texts.renamed(TELEGRAM_NAME)]
     await bot.send("/me")
-    await bot.press(texts.DELETE_BUTTON)
+    await bot.press(texts.delete_button())
 
-    assert await bot.press(texts.CONFIRM_DELETE_BUTTON) == [texts.FORGOTTEN]
+    assert await bot.press(texts.confirm_delete_button()) == [texts.forgotten()]
 
     assert bot.stored_users() == []
     assert _answers(bot) == [None, None, None]
@@ -254,10 +254,10 @@ async def test_register_rename_and_delete_with_menu_commands_and_taps_alone(
 async def test_rename_pressed_twice_asks_once(bot: BotUnderTest) -> None:
     await _registered(bot)
     await bot.send("/me")
-    profile = bot.latest_with_button(texts.RENAME_BUTTON)
-    await bot.press(texts.RENAME_BUTTON, on=profile)
+    profile = bot.latest_with_button(texts.rename_button())
+    await bot.press(texts.rename_button(), on=profile)
 
-    assert await bot.press(texts.RENAME_BUTTON, on=profile) == []
+    assert await bot.press(texts.rename_button(), on=profile) == []
 
     assert _answers(bot) == [None, texts.still_waiting(Renaming.waiting_for_new_name.state)]
     assert await bot.state_of() == Renaming.waiting_for_new_name.state
@@ -266,30 +266,30 @@ async def test_rename_pressed_twice_asks_once(bot: BotUnderTest) -> None:
 async def test_delete_pressed_twice_asks_once(bot: BotUnderTest) -> None:
     await _registered(bot)
     await bot.send("/me")
-    profile = bot.latest_with_button(texts.DELETE_BUTTON)
-    await bot.press(texts.DELETE_BUTTON, on=profile)
+    profile = bot.latest_with_button(texts.delete_button())
+    await bot.press(texts.delete_button(), on=profile)
 
-    assert await bot.press(texts.DELETE_BUTTON, on=profile) == []
+    assert await bot.press(texts.delete_button(), on=profile) == []
 
     state = Forgetting.waiting_for_confirmation.state
     assert _answers(bot) == [None, texts.still_waiting(state)]
     assert await bot.state_of() == state
 
 
-@pytest.mark.parametrize("first", [texts.KEEP_BUTTON, texts.CONFIRM_DELETE_BUTTON])
+@pytest.mark.parametrize("first", [texts.keep_button(), texts.confirm_delete_button()])
 async def test_a_question_answered_by_button_cannot_be_answered_again(
     bot: BotUnderTest, first: str
 ) -> None:
     await _registered(bot)
     await bot.send("/forget")
-    question = bot.latest_with_button(texts.CONFIRM_DELETE_BUTTON)
+    question = bot.latest_with_button(texts.confirm_delete_button())
     await bot.press(first, on=question)
     users_after_first = bot.stored_users()
 
-    for again in [texts.CONFIRM_DELETE_BUTTON, texts.KEEP_BUTTON]:
+    for again in [texts.confirm_delete_button(), texts.keep_button()]:
         assert await bot.press(again, on=question) == []
 
-    assert _answers(bot) == [None, texts.QUESTION_CLOSED, texts.QUESTION_CLOSED]
+    assert _answers(bot) == [None, texts.question_closed(), texts.question_closed()]
     assert bot.stored_users() == users_after_first
     assert await bot.state_of() is None
 
@@ -297,16 +297,16 @@ async def test_a_question_answered_by_button_cannot_be_answered_again(
 async def test_an_old_question_does_not_answer_a_new_one(bot: BotUnderTest) -> None:
     await _registered(bot)
     await bot.send("/forget")
-    old = bot.latest_with_button(texts.CONFIRM_DELETE_BUTTON)
+    old = bot.latest_with_button(texts.confirm_delete_button())
     await bot.send("/cancel")
     await bot.send("/forget")
 
-    assert await bot.press(texts.CONFIRM_DELETE_BUTTON, on=old) == []
+    assert await bot.press(texts.confirm_delete_button(), on=old) == []
 
-    assert _answers(bot) == [texts.QUESTION_CLOSED]
+    assert _answers(bot) == [texts.question_closed()]
     assert [u["name"] for u in bot.stored_users()] == ["Ada"]
     assert await bot.state_of() == Forgetting.waiting_for_confirmation.state
-    assert await bot.press(texts.CONFIRM_DELETE_BUTTON) == [texts.FORGOTTEN]
+    assert await bot.press(texts.confirm_delete_button()) == [texts.forgotten()]
 
 
 async def test_an_old_question_is_closed_once_renaming_took_over(bot: BotUnderTest) -> None:
@@ -314,9 +314,9 @@ async def test_an_old_question_is_closed_once_renaming_took_over(bot: BotUnderTe
     await bot.send("/forget")
     await bot.send("/rename")
 
-    assert await bot.press(texts.CONFIRM_DELETE_BUTTON) == []
+    assert await bot.press(texts.confirm_delete_button()) == []
 
-    assert _answers(bot) == [texts.QUESTION_CLOSED]
+    assert _answers(bot) == [texts.question_closed()]
     assert await bot.state_of() == Renaming.waiting_for_new_name.state
     assert len(bot.stored_users()) == 1
 
@@ -326,13 +326,13 @@ async def test_profile_buttons_after_the_profile_is_gone_change_nothing(
 ) -> None:
     await _registered(bot)
     await bot.send("/me")
-    profile = bot.latest_with_button(texts.RENAME_BUTTON)
+    profile = bot.latest_with_button(texts.rename_button())
     bot.records.delete_users()  # deleted meanwhile, from another device
 
-    assert await bot.press(texts.RENAME_BUTTON, on=profile) == []
-    assert await bot.press(texts.DELETE_BUTTON, on=profile) == [texts.NOTHING_TO_FORGET]
+    assert await bot.press(texts.rename_button(), on=profile) == []
+    assert await bot.press(texts.delete_button(), on=profile) == [texts.nothing_to_forget()]
 
-    assert _answers(bot) == [texts.NOT_REGISTERED, None]
+    assert _answers(bot) == [texts.not_registered(), None]
     assert await bot.state_of() is None
     assert bot.retired() == [profile.message_id, profile.message_id]
 
@@ -353,11 +353,11 @@ async def test_forged_callback_data_is_answered_and_changes_nothing(
 ) -> None:
     await _registered(bot)
     await bot.send("/me")
-    profile = bot.latest_with_button(texts.RENAME_BUTTON)
+    profile = bot.latest_with_button(texts.rename_button())
 
-    assert await bot.press(texts.RENAME_BUTTON, on=profile, data=data) == []
+    assert await bot.press(texts.rename_button(), on=profile, data=data) == []
 
-    assert _answers(bot) == [texts.STALE_BUTTON]
+    assert _answers(bot) == [texts.stale_button()]
     assert await bot.state_of() is None
     assert [u["name"] for u in bot.stored_users()] == ["Ada"]
     assert bot.retired() == []  # it may carry real buttons
@@ -368,16 +368,16 @@ async def test_a_real_answer_forged_onto_another_message_changes_nothing(
 ) -> None:
     await _registered(bot)
     await bot.send("/forget")
-    question = bot.latest_with_button(texts.CONFIRM_DELETE_BUTTON)
+    question = bot.latest_with_button(texts.confirm_delete_button())
     delete = (
         question.reply_markup.inline_keyboard[0][0].callback_data if question.reply_markup else ""
     )
     await bot.send("/me")
-    profile = bot.latest_with_button(texts.RENAME_BUTTON)
+    profile = bot.latest_with_button(texts.rename_button())
 
-    assert await bot.press(texts.RENAME_BUTTON, on=profile, data=str(delete)) == []
+    assert await bot.press(texts.rename_button(), on=profile, data=str(delete)) == []
 
-    assert _answers(bot) == [texts.QUESTION_CLOSED]
+    assert _answers(bot) == [texts.question_closed()]
     assert [u["name"] for u in bot.stored_users()] == ["Ada"]
     assert await bot.state_of() == Forgetting.waiting_for_confirmation.state
 
@@ -397,7 +397,7 @@ async def test_the_keyboard_goes_when_renaming_finds_the_profile_gone(bot: BotUn
     await bot.send("/rename")
     bot.records.delete_users()
 
-    assert await bot.send("Grace") == [texts.NOT_REGISTERED]
+    assert await bot.send("Grace") == [texts.not_registered()]
     assert bot.keyboard() == []
 
 
@@ -406,15 +406,15 @@ async def test_a_press_and_a_typed_answer_at_once_answer_the_question_once(
 ) -> None:
     await _registered(bot)
     await bot.send("/forget")
-    press = bot.press_update(texts.CONFIRM_DELETE_BUTTON)
+    press = bot.press_update(texts.confirm_delete_button())
     typed = local_update(1000, ADA, "no")
 
     await asyncio.gather(bot.feed(press), bot.feed(typed))
 
     replies = [r.text for r in bot.requests if isinstance(r, SendMessage)]
-    outcomes = [r for r in replies if r in (texts.FORGOTTEN, texts.KEPT)]
+    outcomes = [r for r in replies if r in (texts.forgotten(), texts.kept())]
     assert len(outcomes) == 1, replies
-    assert len(bot.stored_users()) == (0 if outcomes == [texts.FORGOTTEN] else 1)
+    assert len(bot.stored_users()) == (0 if outcomes == [texts.forgotten()] else 1)
     assert await bot.state_of() is None
     assert len(bot.callback_answers()) == 1
 
@@ -438,7 +438,7 @@ async def test_an_answer_telegram_refuses_changes_nothing_the_press_did(
 
     monkeypatch.setattr(session, "make_request", refusing)
 
-    assert await bot.press(texts.CONFIRM_DELETE_BUTTON) == [texts.FORGOTTEN]
+    assert await bot.press(texts.confirm_delete_button()) == [texts.forgotten()]
 
     assert bot.stored_users() == []
     assert await bot.state_of() is None
@@ -448,7 +448,7 @@ async def test_an_answer_telegram_refuses_changes_nothing_the_press_did(
 async def test_a_button_delivered_twice_is_handled_once(bot: BotUnderTest) -> None:
     await _registered(bot)
     await bot.send("/forget")
-    await bot.press(texts.CONFIRM_DELETE_BUTTON)
+    await bot.press(texts.confirm_delete_button())
     [press] = [u for u in bot.fed if u.callback_query is not None]
 
     assert await bot.feed(press) == []
@@ -464,7 +464,7 @@ async def test_buttons_of_one_user_do_not_touch_another(bot: BotUnderTest) -> No
     await bot.send("/forget", user_id=BOB)
     await bot.send("/forget")
 
-    await bot.press(texts.CONFIRM_DELETE_BUTTON, user_id=ADA)
+    await bot.press(texts.confirm_delete_button(), user_id=ADA)
 
     assert [u["name"] for u in bot.stored_users()] == ["Bob"]
     assert await bot.state_of(BOB) == Forgetting.waiting_for_confirmation.state
@@ -477,7 +477,7 @@ async def test_each_press_leaves_one_log_line_naming_its_handler(
     await bot.send("/me")
     caplog.set_level(logging.INFO)
 
-    await bot.press(texts.RENAME_BUTTON)
+    await bot.press(texts.rename_button())
 
     silenced = "aiogram.event"  # by logging_setup, in favour of our line
     [line] = [r.getMessage() for r in caplog.records if r.name != silenced]
@@ -490,12 +490,12 @@ async def test_forged_data_on_the_open_question_leaves_its_buttons(
 ) -> None:
     await _registered(bot)
     await bot.send("/forget")
-    question = bot.latest_with_button(texts.CONFIRM_DELETE_BUTTON)
+    question = bot.latest_with_button(texts.confirm_delete_button())
 
-    assert await bot.press(texts.KEEP_BUTTON, on=question, data=data) == []
+    assert await bot.press(texts.keep_button(), on=question, data=data) == []
 
     assert bot.retired() == []
-    assert await bot.press(texts.CONFIRM_DELETE_BUTTON, on=question) == [texts.FORGOTTEN]
+    assert await bot.press(texts.confirm_delete_button(), on=question) == [texts.forgotten()]
 
 
 async def test_profile_buttons_of_a_profile_deleted_and_made_again_change_nothing(
@@ -503,14 +503,14 @@ async def test_profile_buttons_of_a_profile_deleted_and_made_again_change_nothin
 ) -> None:
     await _registered(bot)
     await bot.send("/me")
-    old = bot.latest_with_button(texts.RENAME_BUTTON)
+    old = bot.latest_with_button(texts.rename_button())
     await bot.send("/forget")
     await bot.send("yes")
     await _registered(bot, "Grace")
 
-    assert await bot.press(texts.RENAME_BUTTON, on=old) == []
-    assert await bot.press(texts.DELETE_BUTTON, on=old) == []
+    assert await bot.press(texts.rename_button(), on=old) == []
+    assert await bot.press(texts.delete_button(), on=old) == []
 
-    assert _answers(bot) == [texts.STALE_BUTTON, texts.STALE_BUTTON]
+    assert _answers(bot) == [texts.stale_button(), texts.stale_button()]
     assert await bot.state_of() is None
     assert [u["name"] for u in bot.stored_users()] == ["Grace"]

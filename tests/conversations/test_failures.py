@@ -32,7 +32,7 @@ async def test_a_storage_failure_is_an_apology_and_the_question_stays_open(
     await bot.send("/start")
 
     with bot.container.register_user.override(providers.Object(Unavailable())):
-        assert await bot.send("Ada") == [texts.STORAGE_UNAVAILABLE]
+        assert await bot.send("Ada") == [texts.storage_unavailable()]
 
     assert await bot.state_of() == Registration.waiting_for_name.state
     assert await bot.send("Ada") == [texts.registered("Ada")]
@@ -42,7 +42,7 @@ async def test_a_bug_is_an_apology_and_a_logged_traceback(
     bot: BotUnderTest, caplog: pytest.LogCaptureFixture
 ) -> None:
     with bot.container.show_profile.override(providers.Object(Broken())):
-        assert await bot.send("/me") == [texts.UNEXPECTED_ERROR]
+        assert await bot.send("/me") == [texts.unexpected_error()]
 
     [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert record.exc_info is not None
@@ -60,7 +60,7 @@ async def test_a_profile_changing_elsewhere_is_said_plainly_and_the_question_sta
     await bot.send("/start")
 
     with bot.container.register_user.override(providers.Object(KeepsChanging())):
-        assert await bot.send("Ada") == [texts.PROFILE_CHANGED_MEANWHILE]
+        assert await bot.send("Ada") == [texts.profile_changed_meanwhile()]
 
     assert await bot.state_of() == Registration.waiting_for_name.state
     assert "kept changing" in caplog.text

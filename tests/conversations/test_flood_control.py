@@ -24,9 +24,9 @@ async def test_a_flood_is_cut_off_with_one_polite_answer_and_no_database_work(
     bot: BotUnderTest,
 ) -> None:
     replies = [await bot.send("/help") for _ in range(3)]
-    assert replies == [[texts.HELP]] * 3
+    assert replies == [[texts.help_text()]] * 3
 
-    assert await bot.round_trips("/me") == ([texts.SLOW_DOWN], [])
+    assert await bot.round_trips("/me") == ([texts.slow_down()], [])
     assert await bot.round_trips("/me") == ([], [])
     assert await bot.round_trips("/start") == ([], [])
 
@@ -35,7 +35,7 @@ async def test_one_users_flood_does_not_limit_another(bot: BotUnderTest) -> None
     for _ in range(5):
         await bot.send("/help")
 
-    assert await bot.send("/help", user_id=BOB) == [texts.HELP]
+    assert await bot.send("/help", user_id=BOB) == [texts.help_text()]
 
 
 @pytest.mark.parametrize("text", ["/me", "/cmd@profilebot", "hello bot"])
@@ -46,8 +46,8 @@ async def test_messages_in_a_group_cost_nothing_and_spend_no_flood_budget(
         assert await bot.feed_counting(bot.group_update(text)) == ([], [])
 
     assert bot.requests == []  # no reply, no warning, in the group or anywhere
-    assert await bot.send("/help") == [texts.HELP]
-    assert await bot.send("/cancel") == [texts.NOTHING_TO_CANCEL]
+    assert await bot.send("/help") == [texts.help_text()]
+    assert await bot.send("/cancel") == [texts.nothing_to_cancel()]
 
 
 async def test_a_flooded_button_is_still_answered_and_costs_no_database_work(
@@ -58,7 +58,7 @@ async def test_a_flooded_button_is_still_answered_and_costs_no_database_work(
     await bot.send("/me")  # the burst of 3 is spent
 
     for _ in range(2):
-        assert await bot.feed_counting(bot.press_update(texts.RENAME_BUTTON)) == ([], [])
+        assert await bot.feed_counting(bot.press_update(texts.rename_button())) == ([], [])
 
-    assert [answer.text for answer in bot.callback_answers()] == [texts.SLOW_DOWN_PRESSES, None]
+    assert [answer.text for answer in bot.callback_answers()] == [texts.slow_down_presses(), None]
     assert bot.retired() == []

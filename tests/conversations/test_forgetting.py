@@ -15,13 +15,13 @@ async def test_forget_asks_first_and_yes_deletes_profile_and_conversation(
 ) -> None:
     await _registered(bot)
 
-    assert await bot.send("/forget") == [texts.CONFIRM_FORGET]
+    assert await bot.send("/forget") == [texts.confirm_forget()]
     assert await bot.state_of() == Forgetting.waiting_for_confirmation.state
-    assert await bot.send(" YES ") == [texts.FORGOTTEN]
+    assert await bot.send(" YES ") == [texts.forgotten()]
 
     assert bot.stored_users() == []
     assert bot.records.conversations() == 0
-    assert await bot.send("/me") == [texts.NOT_REGISTERED]
+    assert await bot.send("/me") == [texts.not_registered()]
 
 
 @pytest.mark.parametrize("answer", ["no", "yes please", "Ada"])
@@ -29,7 +29,7 @@ async def test_anything_but_yes_keeps_the_profile(bot: BotUnderTest, answer: str
     await _registered(bot)
     await bot.send("/forget")
 
-    assert await bot.send(answer) == [texts.KEPT]
+    assert await bot.send(answer) == [texts.kept()]
 
     assert [u["name"] for u in bot.stored_users()] == ["Ada"]
     assert await bot.state_of() is None
@@ -41,13 +41,13 @@ async def test_cancel_and_other_commands_keep_the_profile(bot: BotUnderTest) -> 
 
     [profile] = await bot.send("/me")
     assert profile.endswith(texts.with_reminder("", Forgetting.waiting_for_confirmation.state))
-    assert await bot.send("/cancel") == [texts.KEPT]
-    assert await bot.send("yes") != [texts.FORGOTTEN]
+    assert await bot.send("/cancel") == [texts.kept()]
+    assert await bot.send("yes") != [texts.forgotten()]
     assert len(bot.stored_users()) == 1
 
 
 async def test_forget_without_a_profile_has_nothing_to_delete(bot: BotUnderTest) -> None:
-    assert await bot.send("/forget") == [texts.NOTHING_TO_FORGET]
+    assert await bot.send("/forget") == [texts.nothing_to_forget()]
     assert await bot.state_of() is None
 
 

@@ -3,7 +3,7 @@ import logging
 import pytest
 
 from presentation.telegram import texts
-from presentation.telegram.commands import BOT_COMMANDS
+from presentation.telegram.commands import bot_commands
 from presentation.telegram.states import Registration, Renaming
 from tests.conversations.conftest import BotUnderTest
 
@@ -11,14 +11,14 @@ from tests.conversations.conftest import BotUnderTest
 async def test_help_lists_every_command(bot: BotUnderTest) -> None:
     [reply] = await bot.send("/help")
 
-    for command in [*(f"/{c.command}" for c in BOT_COMMANDS), "/profile", "/update_name"]:
+    for command in [*(f"/{c.command}" for c in bot_commands()), "/profile", "/update_name"]:
         assert command in reply
 
 
 async def test_help_while_waiting_for_a_name_keeps_the_question_open(bot: BotUnderTest) -> None:
     await bot.send("/start")
 
-    assert await bot.send("/help") == [texts.HELP]
+    assert await bot.send("/help") == [texts.help_text()]
 
     assert await bot.state_of() == Registration.waiting_for_name.state
     assert await bot.send("Ada") == [texts.registered("Ada")]
@@ -44,7 +44,7 @@ async def test_cancel_leaves_renaming_with_the_name_unchanged(bot: BotUnderTest)
 
 
 async def test_cancel_with_nothing_in_progress_says_so(bot: BotUnderTest) -> None:
-    assert await bot.send("/cancel") == [texts.NOTHING_TO_CANCEL]
+    assert await bot.send("/cancel") == [texts.nothing_to_cancel()]
 
 
 async def test_an_unknown_command_is_named(bot: BotUnderTest) -> None:

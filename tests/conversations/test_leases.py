@@ -180,7 +180,7 @@ async def test_copies_of_one_update_in_two_processes_at_once_register_and_answer
 
     assert (_sent(a) + _sent(b)).count(texts.registered("Ada")) == 1
     assert spans.overlapping() == []
-    assert await b.feed(local_update(3, ADA, "/me")) != [texts.NOT_REGISTERED]
+    assert await b.feed(local_update(3, ADA, "/me")) != [texts.not_registered()]
     duplicates = sum(
         p.metric("profilebot_updates_total", '{outcome="duplicate",type="message"}')
         for p in processes
@@ -210,7 +210,7 @@ async def test_an_update_whose_process_died_holding_the_lease_is_finished_elsewh
     waited = asyncio.get_running_loop().time() - died_at
     assert SAFE_FOR < waited < LEASE_SECONDS + 1.5, waited
     assert b.metric("profilebot_lock_wait_seconds_count") == 1
-    assert await b.feed(local_update(3, ADA, "/me")) != [texts.NOT_REGISTERED]
+    assert await b.feed(local_update(3, ADA, "/me")) != [texts.not_registered()]
     assert await b.feed(name) == []  # finished now: dropped when delivered again
 
 
@@ -265,7 +265,7 @@ async def test_a_holder_that_cannot_renew_stops_before_its_lease_runs_out_and_no
     slow = asyncio.create_task(a.feed(local_update(1, ADA, "/start")))
     await asyncio.sleep(0.5)
 
-    assert await b.feed(local_update(2, ADA, "/help")) == [texts.HELP]  # waits, then runs
+    assert await b.feed(local_update(2, ADA, "/help")) == [texts.help_text()]  # waits, then runs
 
     with pytest.raises(ConversationLost):
         await slow
@@ -277,7 +277,7 @@ async def test_a_holder_that_cannot_renew_stops_before_its_lease_runs_out_and_no
     assert a.metric("profilebot_leases_lost_total", '{lease="conversation"}') == 1
     # Not recorded as handled: its redelivery asks the question it never got to ask.
     a.session.released.set()
-    assert await b.feed(local_update(1, ADA, "/start")) == [texts.ASK_NAME]
+    assert await b.feed(local_update(1, ADA, "/start")) == [texts.ask_name()]
 
 
 async def test_an_update_that_waits_longer_than_allowed_gives_up_and_is_counted(
@@ -299,7 +299,7 @@ async def test_an_update_that_waits_longer_than_allowed_gives_up_and_is_counted(
         assert hasty.metric("profilebot_lock_timeouts_total") == 1
         assert hasty.metric("profilebot_lock_wait_seconds_count") == 1
         patient.session.released.set()
-        assert await holding == [texts.HELP]
+        assert await holding == [texts.help_text()]
     finally:
         for process in (patient, hasty):
             process.session.released.set()
@@ -319,7 +319,7 @@ async def test_a_flooder_gets_one_budget_across_processes(settings: Settings, sp
         for process in (a, b):
             await asyncio.to_thread(lifecycle.stop, process.container)
 
-    assert replies == [[texts.HELP]] * 3 + [[texts.SLOW_DOWN], [], []]
+    assert replies == [[texts.help_text()]] * 3 + [[texts.slow_down()], [], []]
 
 
 def _press(update_id: int, data: str) -> Update:
@@ -346,7 +346,7 @@ async def test_a_press_that_waits_longer_than_allowed_is_still_answered(
         with pytest.raises(ConversationBusy):
             await hasty.feed(_press(2, "profile:rename:1"))
 
-        assert _answers(hasty) == [texts.TRY_AGAIN]
+        assert _answers(hasty) == [texts.try_again()]
         patient.session.released.set()
         await holding
     finally:
@@ -370,4 +370,4 @@ async def test_a_press_over_the_shared_budget_is_answered_and_costs_nothing_more
         for process in (a, b):
             await asyncio.to_thread(lifecycle.stop, process.container)
 
-    assert _answers(a) == [texts.SLOW_DOWN_PRESSES]
+    assert _answers(a) == [texts.slow_down_presses()]

@@ -86,11 +86,11 @@ async def test_a_deletion_whose_ending_failed_is_confirmed_and_no_reminder_follo
     await bot.send("/forget")
     failing = fail_next_ending(bot, monkeypatch)
 
-    assert await bot.send("YES") == [texts.FORGOTTEN]
+    assert await bot.send("YES") == [texts.forgotten()]
     assert failing.failed
     assert bot.stored_users() == []
 
-    assert await bot.send("/me") == [texts.NOT_REGISTERED]
+    assert await bot.send("/me") == [texts.not_registered()]
     assert await bot.state_of() is None
 
 
@@ -101,7 +101,7 @@ async def test_help_answers_while_the_unsaved_change_still_cannot_be_written(
     failing = fail_next_ending(bot, monkeypatch, times=2)
     await bot.send("Ada")
 
-    assert await bot.send("/help") == [texts.HELP]
+    assert await bot.send("/help") == [texts.help_text()]
     assert failing.failures == 2
 
     assert await bot.send("Grace") == [texts.unknown_input("Grace")]

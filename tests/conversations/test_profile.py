@@ -14,12 +14,13 @@ async def test_shows_the_stored_name_and_registration_date(bot: BotUnderTest, co
     [reply] = await bot.send(command)
 
     assert reply == texts.profile("Ada", user["created_at"])
-    assert f"Name: Ada\nRegistered: {user['created_at']:%Y-%m-%d %H:%M} UTC" in reply
+    at = user["created_at"]
+    assert f"Name: Ada\nRegistered: {at:%B} {at.day}, {at:%Y, %H:%M} UTC" == reply
 
 
 @pytest.mark.parametrize("command", ["/me", "/profile", "/details"])
 async def test_an_unregistered_user_is_pointed_at_start(bot: BotUnderTest, command: str) -> None:
-    assert await bot.send(command) == [texts.NOT_REGISTERED]
+    assert await bot.send(command) == [texts.not_registered()]
 
 
 async def test_looking_at_the_profile_mid_rename_keeps_the_rename_open(bot: BotUnderTest) -> None:

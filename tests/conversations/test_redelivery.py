@@ -1,61 +1,20 @@
 """An update delivered again — after a restart, or by another process — has its effect once,
 and gets the answer it was owed if its first handling died before it was recorded."""
 
-import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
-
 import pytest
-from aiogram import Bot, Dispatcher
-from aiogram.methods import SendMessage, TelegramMethod
-from aiogram.types import Update
-from dependency_injector import providers
 
-from infrastructure.settings import Settings
-from presentation.bootstrap import lifecycle
-from presentation.bootstrap.container import Container
-from presentation.entrypoints.local_session import LocalBotSession
 from presentation.entrypoints.terminal_chat import local_update
 from presentation.telegram import texts
 from presentation.telegram.states import Forgetting
 from tests.conversations.conftest import (
     ADA,
-    BOT_TOKEN,
     ONE_PROCESS_MONGO,
     BotUnderTest,
     ProcessDied,
+    Restarted,
 )
 
 pytestmark = ONE_PROCESS_MONGO
-
-
-@dataclass
-class Restarted:
-    """A second bot process on the same database, with none of the first one's memory."""
-
-    dispatcher: Dispatcher
-    bot: Bot
-    requests: list[TelegramMethod[Any]]
-
-    async def __call__(self, update: Update) -> list[str]:
-        """Feed `update`; the texts sent meanwhile."""
-        already = len(self.requests)
-        await self.dispatcher.feed_update(self.bot, update)
-        return [r.text for r in self.requests[already:] if isinstance(r, SendMessage)]
-
-
-@pytest.fixture
-async def restarted(settings: Settings) -> AsyncIterator[Restarted]:
-    """(Wiring is per module, so from here on both bots' handlers take their use cases from
-    this container; they share the database, so they behave the same.)"""
-    container = Container(settings=settings)
-    requests: list[TelegramMethod[Any]] = []
-    container.bot_token.override(providers.Object(BOT_TOKEN))
-    container.bot_session.override(providers.Object(LocalBotSession(requests.append)))
-    await asyncio.to_thread(lifecycle.start, container)
-    yield Restarted(container.dispatcher(), container.bot(), requests)
-    await asyncio.to_thread(lifecycle.stop, container)
 
 
 async def test_an_update_handled_to_the_end_is_dropped_when_delivered_again_after_a_restart(
@@ -86,7 +45,7 @@ async def test_an_update_that_died_before_it_was_recorded_gets_its_answer_again_
     assert await restarted(name) == [texts.registered("Ada")]
 
     assert [u["name"] for u in bot.stored_users()] == ["Ada"]
-    assert await restarted(local_update(502, ADA, "/me")) != [texts.NOT_REGISTERED]
+    assert await restarted(local_update(502, ADA, "/me")) != [texts.not_registered()]
 
 
 async def test_a_rename_redelivered_after_it_was_recorded_does_not_rename_twice(
@@ -143,8 +102,8 @@ async def test_a_press_recorded_and_delivered_again_is_neither_handled_nor_answe
     await bot.send("/start")
     await bot.send("Ada")
     await bot.send("/forget")
-    press = bot.press_update(texts.KEEP_BUTTON)
-    assert await bot.feed(press) == [texts.KEPT]
+    press = bot.press_update(texts.keep_button())
+    assert await bot.feed(press) == [texts.kept()]
     await bot.send("/forget")
 
     await restarted(press)

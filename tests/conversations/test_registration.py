@@ -6,7 +6,7 @@ from tests.conversations.conftest import ADA, BotUnderTest
 
 
 async def test_start_asks_for_a_name_and_waits_for_it(bot: BotUnderTest) -> None:
-    assert await bot.send("/start") == [texts.ASK_NAME]
+    assert await bot.send("/start") == [texts.ask_name()]
     assert await bot.state_of() == Registration.waiting_for_name.state
 
 
@@ -55,7 +55,7 @@ async def test_an_invalid_name_says_what_is_wrong_and_keeps_waiting(
 async def test_a_photo_instead_of_a_name_asks_for_text_and_keeps_waiting(bot: BotUnderTest) -> None:
     await bot.send("/start")
 
-    assert await bot.send_photo() == [texts.NEED_TEXT_NAME]
+    assert await bot.send_photo() == [texts.need_text_name()]
     assert await bot.state_of() == Registration.waiting_for_name.state
 
 
@@ -74,7 +74,7 @@ async def test_a_command_while_waiting_for_a_name_is_that_command(bot: BotUnderT
 
     [reply] = await bot.send("/me")
 
-    assert reply == texts.with_reminder(texts.NOT_REGISTERED, Registration.waiting_for_name.state)
+    assert reply == texts.with_reminder(texts.not_registered(), Registration.waiting_for_name.state)
     assert bot.stored_users() == []
     assert await bot.state_of() == Registration.waiting_for_name.state
     assert await bot.send("Ada") == [texts.registered("Ada")]

@@ -52,13 +52,13 @@ async def test_an_invalid_new_name_keeps_waiting_and_the_old_name(ada: BotUnderT
 async def test_a_photo_instead_of_a_new_name_asks_for_text(ada: BotUnderTest) -> None:
     await ada.send("/rename")
 
-    assert await ada.send_photo() == [texts.NEED_TEXT_NAME]
+    assert await ada.send_photo() == [texts.need_text_name()]
     assert await ada.state_of() == Renaming.waiting_for_new_name.state
 
 
 @pytest.mark.parametrize("command", ["/rename", "/update_name"])
 async def test_an_unregistered_user_is_pointed_at_start(bot: BotUnderTest, command: str) -> None:
-    assert await bot.send(command) == [texts.NOT_REGISTERED]
+    assert await bot.send(command) == [texts.not_registered()]
     assert await bot.state_of() is None
 
 
@@ -75,6 +75,6 @@ async def test_a_profile_deleted_mid_rename_ends_the_conversation(ada: BotUnderT
     await ada.send("/rename")
     ada.records.delete_users()
 
-    assert await ada.send("Grace") == [texts.NOT_REGISTERED]
+    assert await ada.send("Grace") == [texts.not_registered()]
     assert await ada.state_of() is None
     assert ada.stored_users() == []

@@ -34,13 +34,17 @@ LOCAL = [
     ("/me", ["find", "find"]),  # profile + state for the reminder
     ("/start", ["find", "find"]),  # profile + state for the reminder
     ("/rename", ["find", "find", "update"]),  # profile + not handled before? + ask
-    ("/x", ["find"]),  # not a name: the state is read once for both conversation routers
+    ("/x", ["find", "find"]),  # not a name: state (read once for both routers) + language
     ("Grace", ["find", "findAndModify", "update"]),  # state + rename + end, recorded
+    ("/language", ["find", "find"]),  # state + profile, for the language spoken now
+    (PRESS + "Русский", ["findAndModify", "find"]),  # choose + state (whose buttons)
     ("/rename", ["find", "find", "update"]),
-    ("/cancel", ["find", "update"]),
+    ("/cancel", ["find", "find", "update"]),  # state + profile (language) + end
     ("/forget", ["find", "find", "update"]),
-    ("yes", ["find", "delete", "update"]),  # state + delete profile + end conversation
-    ("hello", ["find"]),  # state, then the fallback answer
+    ("yes", ["find", "findAndModify", "update"]),  # state + delete (its language) + end
+    ("hello", ["find", "find"]),  # state + profile (language), then the fallback answer
+    ("/language", ["find", "find"]),
+    (PRESS + "✓ English", ["findAndModify", "find", "update"]),  # no profile: the conversation
 ]
 
 LEASE = ["findAndModify"]
@@ -55,13 +59,17 @@ LEASED = [
     ("/me", [*LEASE, "find", *RELEASE]),
     ("/start", [*LEASE, "find", *RELEASE]),
     ("/rename", [*LEASE, "find", *RELEASE]),
-    ("/x", LEASE + RELEASE),
+    ("/x", [*LEASE, "find", *RELEASE]),  # + profile, for the answer's language
     ("Grace", [*LEASE, "findAndModify", *RELEASE]),  # + rename
+    ("/language", [*LEASE, "find", *RELEASE]),
+    (PRESS + "Русский", [*LEASE, "findAndModify", *RELEASE]),
     ("/rename", [*LEASE, "find", *RELEASE]),
-    ("/cancel", LEASE + RELEASE),
+    ("/cancel", [*LEASE, "find", *RELEASE]),
     ("/forget", [*LEASE, "find", *RELEASE]),
-    ("yes", [*LEASE, "delete", *RELEASE]),  # + delete profile
-    ("hello", LEASE + RELEASE),
+    ("yes", [*LEASE, "findAndModify", *RELEASE]),  # + delete profile
+    ("hello", [*LEASE, "find", *RELEASE]),
+    ("/language", [*LEASE, "find", *RELEASE]),
+    (PRESS + "✓ English", [*LEASE, "findAndModify", *RELEASE]),
 ]
 
 
@@ -69,34 +77,34 @@ LOCAL_BUTTONS = [
     ("/start", ["find", "find", "update"]),
     (TAP + "Ada Lovelace", ["find", "insert", "update"]),  # the offered name, as typed
     ("/me", ["find", "find"]),
-    (PRESS + texts.RENAME_BUTTON, ["find", "find", "update"]),  # state + profile + ask
-    (TAP + texts.CANCEL_BUTTON, ["find", "update"]),  # as /cancel
+    (PRESS + texts.rename_button(), ["find", "find", "update"]),  # state + profile + ask
+    (TAP + texts.cancel_button(), ["find", "find", "update"]),  # as /cancel
     ("/me", ["find", "find"]),
-    (PRESS + texts.DELETE_BUTTON, ["find", "find", "update"]),  # state + profile + ask
-    (PRESS + texts.DELETE_BUTTON, ["find"]),  # pressed again: the state says it is asked
-    (PRESS + texts.KEEP_BUTTON, ["find", "update"]),  # state + question + end
-    (PRESS + texts.KEEP_BUTTON, ["find"]),  # the question is closed: nothing to write
+    (PRESS + texts.delete_button(), ["find", "find", "update"]),  # state + profile + ask
+    (PRESS + texts.delete_button(), ["find", "find"]),  # again: asked already (+ language)
+    (PRESS + texts.keep_button(), ["find", "find", "update"]),  # state + language + end
+    (PRESS + texts.keep_button(), ["find", "find"]),  # the question is closed: no write
     ("/me", ["find", "find"]),
-    (FORGED + texts.RENAME_BUTTON, []),  # answered without reading anything
+    (FORGED + texts.rename_button(), []),  # answered without reading anything
     ("/forget", ["find", "find", "update"]),
-    (PRESS + texts.CONFIRM_DELETE_BUTTON, ["find", "delete", "update"]),
+    (PRESS + texts.confirm_delete_button(), ["find", "findAndModify", "update"]),
 ]
 
 LEASED_BUTTONS = [
     ("/start", [*LEASE, "find", *RELEASE]),
     (TAP + "Ada Lovelace", [*LEASE, "insert", *RELEASE]),
     ("/me", [*LEASE, "find", *RELEASE]),
-    (PRESS + texts.RENAME_BUTTON, [*LEASE, "find", *RELEASE]),
-    (TAP + texts.CANCEL_BUTTON, LEASE + RELEASE),
+    (PRESS + texts.rename_button(), [*LEASE, "find", *RELEASE]),
+    (TAP + texts.cancel_button(), [*LEASE, "find", *RELEASE]),
     ("/me", [*LEASE, "find", *RELEASE]),
-    (PRESS + texts.DELETE_BUTTON, [*LEASE, "find", *RELEASE]),
-    (PRESS + texts.DELETE_BUTTON, LEASE + RELEASE),
-    (PRESS + texts.KEEP_BUTTON, LEASE + RELEASE),
-    (PRESS + texts.KEEP_BUTTON, LEASE + RELEASE),
+    (PRESS + texts.delete_button(), [*LEASE, "find", *RELEASE]),
+    (PRESS + texts.delete_button(), [*LEASE, "find", *RELEASE]),
+    (PRESS + texts.keep_button(), [*LEASE, "find", *RELEASE]),
+    (PRESS + texts.keep_button(), [*LEASE, "find", *RELEASE]),
     ("/me", [*LEASE, "find", *RELEASE]),
-    (FORGED + texts.RENAME_BUTTON, LEASE + RELEASE),
+    (FORGED + texts.rename_button(), LEASE + RELEASE),
     ("/forget", [*LEASE, "find", *RELEASE]),
-    (PRESS + texts.CONFIRM_DELETE_BUTTON, [*LEASE, "delete", *RELEASE]),
+    (PRESS + texts.confirm_delete_button(), [*LEASE, "findAndModify", *RELEASE]),
 ]
 
 

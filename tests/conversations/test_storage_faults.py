@@ -117,7 +117,7 @@ async def test_a_persistent_write_fault_is_an_apology_and_the_question_stays_ope
     await bot.send("/start")
     fail_points.fail(["insert"], times=0, **RETRYABLE)
 
-    assert await bot.send("Ada") == [texts.STORAGE_UNAVAILABLE]
+    assert await bot.send("Ada") == [texts.storage_unavailable()]
     assert bot.stored_users() == []
     assert await bot.state_of() == Registration.waiting_for_name.state
 
@@ -134,10 +134,10 @@ async def test_a_stalled_database_is_an_apology_within_the_timeout_while_help_an
     stalled = asyncio.create_task(bot.send("/me"))
     await asyncio.sleep(0.1)
 
-    assert await bot.send("/help", user_id=8) == [texts.HELP]
+    assert await bot.send("/help", user_id=8) == [texts.help_text()]
     assert not stalled.done()
 
-    assert await stalled == [texts.STORAGE_UNAVAILABLE]
+    assert await stalled == [texts.storage_unavailable()]
     assert time.monotonic() - started < 2.5  # 1 s budget; generous for a noisy machine
     fail_points.off()
-    assert await bot.send("/start") == [texts.ASK_NAME]
+    assert await bot.send("/start") == [texts.ask_name()]

@@ -47,8 +47,8 @@ async def test_every_storage_command_apologises_while_mongodb_is_down(
     own_server.stop()
 
     for message in ["Ada", "/me", "/start", "/rename", "/cancel", "/forget"]:
-        assert await bot.send(message) == [texts.STORAGE_UNAVAILABLE], message
-    assert await bot.send("/help") == [texts.HELP]  # needs no storage
+        assert await bot.send(message) == [texts.storage_unavailable()], message
+    assert await bot.send("/help") == [texts.help_text()]  # needs no storage
 
 
 async def test_the_conversation_is_where_it_was_when_mongodb_returns(
@@ -56,7 +56,7 @@ async def test_the_conversation_is_where_it_was_when_mongodb_returns(
 ) -> None:
     await bot.send("/start")
     own_server.stop()
-    assert await bot.send("Ada") == [texts.STORAGE_UNAVAILABLE]
+    assert await bot.send("Ada") == [texts.storage_unavailable()]
 
     own_server.start(timeout_seconds=30)
 
@@ -70,21 +70,21 @@ async def test_a_pressed_button_is_answered_with_an_apology_and_stays_while_mong
     await bot.send("/start")
     await bot.send("Ada")
     await bot.send("/me")
-    profile = bot.latest_with_button(texts.RENAME_BUTTON)
+    profile = bot.latest_with_button(texts.rename_button())
     await bot.send("/forget")
-    question = bot.latest_with_button(texts.CONFIRM_DELETE_BUTTON)
+    question = bot.latest_with_button(texts.confirm_delete_button())
     own_server.stop()
 
     for label, message in [
-        (texts.RENAME_BUTTON, profile),
-        (texts.DELETE_BUTTON, profile),
-        (texts.CONFIRM_DELETE_BUTTON, question),
-        (texts.KEEP_BUTTON, question),
+        (texts.rename_button(), profile),
+        (texts.delete_button(), profile),
+        (texts.confirm_delete_button(), question),
+        (texts.keep_button(), question),
     ]:
-        assert await bot.press(label, on=message) == [texts.STORAGE_UNAVAILABLE], label
+        assert await bot.press(label, on=message) == [texts.storage_unavailable()], label
 
     assert len(bot.callback_answers()) == 4
     assert bot.retired() == []  # the buttons stay, to be pressed again
     own_server.start(timeout_seconds=30)
     assert await bot.state_of() == Forgetting.waiting_for_confirmation.state
-    assert await bot.press(texts.CONFIRM_DELETE_BUTTON, on=question) == [texts.FORGOTTEN]
+    assert await bot.press(texts.confirm_delete_button(), on=question) == [texts.forgotten()]

@@ -22,7 +22,7 @@ async def test_calls_each_within_the_timeout_but_together_over_it_get_an_apology
     replies, commands = await bot.round_trips("Ada")
 
     elapsed = time.monotonic() - started
-    assert replies == [texts.STORAGE_UNAVAILABLE]
+    assert replies == [texts.storage_unavailable()]
     assert commands[:2] == ["find", "insert"]
     assert "update" not in commands  # the conversation was not ended
     assert elapsed < 1.6, elapsed  # one 1 s budget; the two calls alone would take 1.8 s
@@ -34,7 +34,7 @@ async def test_each_update_gets_a_fresh_budget(bot: BotUnderTest, fail_points: F
     fail_points.fail(["find"], times=0, blockConnection=True, blockTimeMS=300)
 
     # Each step reads twice (0.6 s of its 1 s); the two steps together take longer.
-    assert await bot.send("/start") == [texts.ASK_NAME]
+    assert await bot.send("/start") == [texts.ask_name()]
     assert await bot.send("/cancel") == [texts.cancelled(Registration.waiting_for_name.state)]
 
 

@@ -60,7 +60,7 @@ async def test_one_users_slow_update_does_not_hold_up_another_user(bot: BotUnder
         await ada
 
     answered = [(r.chat_id, r.text) for r in bot.requests if isinstance(r, SendMessage)]
-    assert answered == [(BOB, texts.NOT_REGISTERED), (ADA, texts.NOT_REGISTERED)]
+    assert answered == [(BOB, texts.not_registered()), (ADA, texts.not_registered())]
 
 
 async def test_the_same_update_delivered_twice_has_the_effect_of_one(bot: BotUnderTest) -> None:
@@ -235,10 +235,10 @@ async def test_an_apology_reaches_the_user_before_the_reply_to_their_next_messag
         await asyncio.gather(first, second)
 
     assert api.events == [
-        ("start", texts.STORAGE_UNAVAILABLE),
-        ("end", texts.STORAGE_UNAVAILABLE),
-        ("start", texts.HELP),
-        ("end", texts.HELP),
+        ("start", texts.storage_unavailable()),
+        ("end", texts.storage_unavailable()),
+        ("start", texts.help_text()),
+        ("end", texts.help_text()),
     ]
 
 

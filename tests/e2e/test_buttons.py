@@ -28,23 +28,23 @@ def test_a_user_registers_with_a_tap_and_deletes_the_profile_with_buttons(
     """The whole way without typing a name: each press answered once, each used set of
     buttons taken away, so nothing is left to press by mistake."""
     bot_api.send_text(ADA, "/start", first_name="Ada", last_name="Lovelace")
-    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
-    assert bot_api.keyboard(ADA) == ["Ada Lovelace", texts.CANCEL_BUTTON]
+    bot_api.wait_for_reply(ADA, texts.ask_name())
+    assert bot_api.keyboard(ADA) == ["Ada Lovelace", texts.cancel_button()]
     bot_api.send_text(ADA, "Ada Lovelace")  # a tap sends the label as a message
     bot_api.wait_for_reply(ADA, texts.registered("Ada Lovelace"))
     assert bot_api.keyboard(ADA) == []
 
     profile = _show_profile(bot_api)
-    assert list(profile.buttons) == [texts.RENAME_BUTTON, texts.DELETE_BUTTON]
-    delete = bot_api.press(ADA, texts.DELETE_BUTTON)
+    assert list(profile.buttons) == [texts.rename_button(), texts.delete_button()]
+    delete = bot_api.press(ADA, texts.delete_button())
     bot_api.wait_for_answer(delete)
-    question = bot_api.message(ADA, texts.CONFIRM_FORGET)
-    assert list(question.buttons) == [texts.CONFIRM_DELETE_BUTTON, texts.KEEP_BUTTON]
-    confirm = bot_api.press(ADA, texts.CONFIRM_DELETE_BUTTON)
+    question = bot_api.message(ADA, texts.confirm_forget())
+    assert list(question.buttons) == [texts.confirm_delete_button(), texts.keep_button()]
+    confirm = bot_api.press(ADA, texts.confirm_delete_button())
     bot_api.wait_for_answer(confirm)
-    bot_api.wait_for_reply(ADA, texts.FORGOTTEN)
+    bot_api.wait_for_reply(ADA, texts.forgotten())
     bot_api.send_text(ADA, "/me")
-    bot_api.wait_for_reply(ADA, texts.NOT_REGISTERED)
+    bot_api.wait_for_reply(ADA, texts.not_registered())
 
     assert bot.terminate() == 0
     assert _answer_texts(bot_api, delete, confirm) == [None, None]
@@ -65,16 +65,16 @@ def test_a_second_tap_on_a_used_button_is_answered_and_changes_nothing(
     the conversation's state, not the button, decides that it does nothing."""
     _register_and_show_profile(bot_api)
 
-    taps = bot_api.double_tap(ADA, texts.DELETE_BUTTON)
+    taps = bot_api.double_tap(ADA, texts.delete_button())
     bot_api.wait_for_answer(taps[1])
     still_asking = texts.still_waiting(Forgetting.waiting_for_confirmation.state)
     assert _answer_texts(bot_api, *taps) == [None, still_asking]
-    assert bot_api.replies_to(ADA).count(texts.CONFIRM_FORGET) == 1
+    assert bot_api.replies_to(ADA).count(texts.confirm_forget()) == 1
 
-    keeps = bot_api.double_tap(ADA, texts.KEEP_BUTTON)
+    keeps = bot_api.double_tap(ADA, texts.keep_button())
     bot_api.wait_for_answer(keeps[1])
-    assert _answer_texts(bot_api, *keeps) == [None, texts.QUESTION_CLOSED]
-    assert bot_api.replies_to(ADA).count(texts.KEPT) == 1
+    assert _answer_texts(bot_api, *keeps) == [None, texts.question_closed()]
+    assert bot_api.replies_to(ADA).count(texts.kept()) == 1
 
     assert bot.terminate() == 0
     assert len(bot_api.calls_of("answerCallbackQuery")) == 4
@@ -89,36 +89,36 @@ def test_forged_callback_data_is_answered_and_changes_nothing(
     """Callback data comes from the client: data no button carries is answered as stale,
     and a real "delete" answer deletes only from under the question it belongs to."""
     _register_and_show_profile(bot_api)
-    garbage = bot_api.press(ADA, texts.RENAME_BUTTON, data="profile:steal")
+    garbage = bot_api.press(ADA, texts.rename_button(), data="profile:steal")
     bot_api.wait_for_answer(garbage)
 
     _show_profile(bot_api)
-    delete = bot_api.press(ADA, texts.DELETE_BUTTON)
+    delete = bot_api.press(ADA, texts.delete_button())
     bot_api.wait_for_answer(delete)
     _show_profile(bot_api)  # while the question is open
     forged_yes = ForgetButton(answer=ForgetAnswer.DELETE).pack()
-    forged = bot_api.press(ADA, texts.RENAME_BUTTON, data=forged_yes)
+    forged = bot_api.press(ADA, texts.rename_button(), data=forged_yes)
     bot_api.wait_for_answer(forged)
-    keep = bot_api.press(ADA, texts.KEEP_BUTTON)  # the question is still open
+    keep = bot_api.press(ADA, texts.keep_button())  # the question is still open
     bot_api.wait_for_answer(keep)
-    bot_api.wait_for_reply(ADA, texts.KEPT)
+    bot_api.wait_for_reply(ADA, texts.kept())
 
     assert bot.terminate() == 0
     assert _answer_texts(bot_api, garbage, delete, forged, keep) == [
-        texts.STALE_BUTTON,
+        texts.stale_button(),
         None,
-        texts.QUESTION_CLOSED,
+        texts.question_closed(),
         None,
     ]
     assert len(bot_api.calls_of("answerCallbackQuery")) == 4
-    assert texts.FORGOTTEN not in bot_api.replies_to(ADA)
+    assert texts.forgotten() not in bot_api.replies_to(ADA)
     assert mongo_client[db_name]["users"].count_documents({"telegram_id": ADA}) == 1
     assert "Traceback" not in bot.output()
 
 
 def _register_and_show_profile(bot_api: FakeBotApi) -> None:
     bot_api.send_text(ADA, "/start")
-    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.wait_for_reply(ADA, texts.ask_name())
     bot_api.send_text(ADA, "Ada")
     bot_api.wait_for_reply(ADA, texts.registered("Ada"))
     _show_profile(bot_api)

@@ -10,6 +10,7 @@ import pytest
 from infrastructure.embedded_mongo import EmbeddedMongo
 from presentation.entrypoints.cli import CHAT_BANNER
 from presentation.telegram import texts
+from presentation.telegram.translation import speaking
 from tests.e2e.profilebot_process import clean_env, profilebot_command, run
 from tests.e2e.terminal import Terminal
 
@@ -30,11 +31,24 @@ def test_chat_reads_piped_lines_and_prints_the_replies(
 
     assert result.returncode == 0, result.stderr
     ask, name_choices, registered, profile, profile_choices = replies(result.stdout)
-    assert (ask, registered) == (texts.ASK_NAME, texts.registered("Ada"))
+    assert (ask, registered) == (texts.ask_name(), texts.registered("Ada"))
     assert name_choices == "  [1] Terminal   [2] ❌ Cancel"
     assert profile.startswith("Name: Ada\nRegistered: ")
     assert profile_choices == "  [1] ✏️ Rename   [2] 🗑 Delete"
     assert result.stderr == ""
+
+
+@pytest.mark.mongo
+def test_chat_in_russian_with_the_language_option(
+    tmp_path: Path, mongo_server: EmbeddedMongo, db_name: str
+) -> None:
+    env = clean_env(MONGO_URI=mongo_server.uri, MONGO_DB=db_name)
+
+    result = run(["chat", "--language", "ru", "--user-id", "5"], tmp_path, env, stdin="/start\n")
+
+    assert result.returncode == 0, result.stderr
+    with speaking("ru"):
+        assert replies(result.stdout) == [texts.ask_name(), "  [1] Terminal   [2] ❌ Отмена"]
 
 
 @pytest.mark.mongo
@@ -50,10 +64,10 @@ def test_chat_taps_the_buttons_it_lists_by_number(
     shown = replies(result.stdout)
     assert shown[2:3] + shown[5:] == [
         texts.registered("Terminal"),
-        texts.CONFIRM_FORGET,
+        texts.confirm_forget(),
         "  [1] 🗑 Yes, delete it   [2] Keep it",
-        texts.FORGOTTEN,
-        texts.NOT_REGISTERED,
+        texts.forgotten(),
+        texts.not_registered(),
     ]
     assert result.stderr == ""
 
@@ -70,7 +84,7 @@ def test_chat_stops_quietly_when_its_reader_goes_away(
     chat.stdin.write("/help\n" * 500)  # ~200 KB of replies: more than a pipe buffers
     chat.stdin.close()
 
-    assert chat.stdout.readline() == texts.HELP.splitlines()[0] + "\n"
+    assert chat.stdout.readline() == texts.help_text().splitlines()[0] + "\n"
     chat.stdout.close()  # as `profilebot chat | head -1` does
 
     assert chat.wait(120) == 0
@@ -88,7 +102,7 @@ def test_a_signal_ends_a_piped_chat_whose_input_is_still_open_with_exit_code_0(
     assert chat.stdout is not None
     chat.stdin.write("/help\n")
     chat.stdin.flush()
-    assert chat.stdout.readline() == texts.HELP.splitlines()[0] + "\n"  # serving
+    assert chat.stdout.readline() == texts.help_text().splitlines()[0] + "\n"  # serving
 
     chat.send_signal(stop_signal)
 
@@ -108,7 +122,7 @@ def test_chat_without_configuration_uses_an_embedded_database_that_persists(
     assert first.returncode == 0, first.stderr
     assert first.stderr == ""
     assert replies(first.stdout) == [
-        texts.ASK_NAME,
+        texts.ask_name(),
         "  [1] Terminal   [2] ❌ Cancel",
         texts.registered("Ada"),
     ]
@@ -130,7 +144,7 @@ def test_run_in_a_terminal_without_a_token_shows_the_banner_chats_and_stops_on_c
         terminal.wait_for(CHAT_BANNER)
         terminal.wait_for("you> ")
         terminal.type("/start\n")
-        terminal.wait_for(texts.ASK_NAME)
+        terminal.wait_for(texts.ask_name())
         terminal.type("Ada\n")
         terminal.wait_for(texts.registered("Ada"))
 

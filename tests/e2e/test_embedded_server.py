@@ -46,7 +46,7 @@ def test_a_killed_embedded_server_is_restarted_and_the_registration_completes(
     embedded_bot: BotProcess, bot_api: FakeBotApi
 ) -> None:
     bot_api.send_text(ADA, "/start")
-    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.wait_for_reply(ADA, texts.ask_name())
     embedded_bot.wait_for_output(f"user={ADA} handler=start outcome=ok")  # state written
     first = embedded_bot.embedded_server()
 
@@ -58,7 +58,7 @@ def test_a_killed_embedded_server_is_restarted_and_the_registration_completes(
     bot_api.wait_for_reply(ADA, texts.registered("Ada"))
     bot_api.send_text(ADA, "/me")
     assert bot_api.wait_for_reply(ADA, "Name: ").startswith("Name: Ada\nRegistered: ")
-    assert texts.STORAGE_UNAVAILABLE not in bot_api.replies_to(ADA)
+    assert texts.storage_unavailable() not in bot_api.replies_to(ADA)
     output = embedded_bot.output()
     assert f"embedded MongoDB (pid {first}) exited unexpectedly with code -9 (SIGKILL)" in output
     assert embedded_bot.terminate() == 0
@@ -109,7 +109,7 @@ def test_a_chat_whose_server_keeps_dying_ends_with_exit_code_3_and_one_line(
         assert chat.stdout is not None
         chat.stdin.write("/help\n")
         chat.stdin.flush()
-        assert chat.stdout.readline() == texts.HELP.splitlines()[0] + "\n"  # serving
+        assert chat.stdout.readline() == texts.help_text().splitlines()[0] + "\n"  # serving
         for restarts in range(RESTART_LIMIT + 1):
             wait_for_text(errors, RESTARTED, count=restarts)
             [server] = live_children(chat.pid)

@@ -14,7 +14,7 @@ from pymongo import MongoClient
 
 from infrastructure.embedded_mongo import free_loopback_port
 from presentation.telegram import texts
-from presentation.telegram.commands import BOT_COMMANDS
+from presentation.telegram.commands import menus
 from tests.e2e.conftest import BOT_TOKEN
 from tests.e2e.fake_bot_api import FakeBotApi
 from tests.e2e.profilebot_process import BotProcess, clean_env
@@ -32,11 +32,21 @@ def test_registers_publishes_commands_and_stops_cleanly_on_a_signal(
     db_name: str,
     stop_signal: signal.Signals,
 ) -> None:
-    commands = json.loads(bot_api.wait_for_call("setMyCommands").params["commands"])
-    assert [c["command"] for c in commands] == [c.command for c in BOT_COMMANDS]
+    bot_api.wait_until(lambda: len(bot_api.calls_of("setMyCommands")) == len(menus()))
+    by_language = {
+        call.params.get("language_code"): json.loads(call.params["commands"])
+        for call in bot_api.calls_of("setMyCommands")
+    }
+    assert {
+        language: [(c["command"], c["description"]) for c in commands]
+        for language, commands in by_language.items()
+    } == {
+        language: [(c.command, c.description) for c in commands]
+        for language, commands in menus().items()
+    }
 
     bot_api.send_text(ADA, "/start")
-    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.wait_for_reply(ADA, texts.ask_name())
     bot_api.send_text(ADA, "Ada")
     bot_api.wait_for_reply(ADA, texts.registered("Ada"))
 
@@ -49,7 +59,7 @@ def test_registers_publishes_commands_and_stops_cleanly_on_a_signal(
 
 def test_sigterm_lets_an_update_in_progress_finish(bot: BotProcess, bot_api: FakeBotApi) -> None:
     bot_api.send_text(ADA, "/start")
-    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.wait_for_reply(ADA, texts.ask_name())
     bot_api.reply_delay = 3.0
     bot_api.send_text(ADA, "Ada")
     bot_api.wait_for_reply(ADA, texts.registered("Ada"))  # asked; the answer is 3 s away
@@ -68,7 +78,7 @@ def test_a_conversation_survives_kill_9_of_the_bot(
     tmp_path: Path, env: dict[str, str], bot: BotProcess, bot_api: FakeBotApi
 ) -> None:
     bot_api.send_text(ADA, "/start")
-    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.wait_for_reply(ADA, texts.ask_name())
     bot.kill()
 
     restarted = BotProcess(tmp_path, env, name="restarted")
@@ -86,7 +96,7 @@ def test_killing_the_bot_also_stops_its_embedded_database(
     first = BotProcess(tmp_path, env, name="first")
     try:
         bot_api.send_text(ADA, "/start")
-        bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+        bot_api.wait_for_reply(ADA, texts.ask_name())
     finally:
         first.kill()
 
@@ -131,7 +141,7 @@ def test_health_and_metrics_are_served_beside_polling_on_http_port(
     bot = BotProcess(tmp_path, env | {"HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port)})
     try:
         bot_api.send_text(ADA, "/start")
-        bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+        bot_api.wait_for_reply(ADA, texts.ask_name())
         base = f"http://127.0.0.1:{port}"
 
         assert _get(f"{base}/health/live")[0] == 200

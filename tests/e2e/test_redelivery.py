@@ -29,7 +29,7 @@ def test_kill_9_while_registering_then_restart_answers_the_name_and_stores_it_on
     db_name: str,
 ) -> None:
     bot_api.send_text(ADA, "/start")
-    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.wait_for_reply(ADA, texts.ask_name())
     fail_points.fail(["insert"], times=1, blockConnection=True, blockTimeMS=5000)
     bot_api.send_text_and_wait_until_taken(ADA, "Ada")
     time.sleep(1)  # its handler is now waiting for the insert

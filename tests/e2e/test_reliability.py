@@ -27,14 +27,14 @@ def test_replies_survive_429_5xx_and_dropped_connections_and_polling_recovers(
     bot_api.fail_next("sendMessage", "429", "500", "drop")
 
     bot_api.send_text(ADA, "/start")
-    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.wait_for_reply(ADA, texts.ask_name())
 
     assert [c.fault for c in bot_api.calls_of("sendMessage")] == ["429", "500", "drop", None]
     bot_api.fail_next("getUpdates", "500", "drop", "429")
     bot_api.send_text(ADA, "Ada")
     bot_api.wait_for_reply(ADA, texts.registered("Ada"))
 
-    assert bot_api.replies_to(ADA) == [texts.ASK_NAME, texts.registered("Ada")]  # once each
+    assert bot_api.replies_to(ADA) == [texts.ask_name(), texts.registered("Ada")]  # once each
     assert bot.terminate() == 0
 
 
@@ -53,7 +53,7 @@ def test_a_thousand_users_register_at_once(
     assert sorted(d["telegram_id"] for d in stored) == list(users)
     assert all(d["name"] == f"User {d['telegram_id']}" for d in stored)
     for user in users:
-        assert bot_api.replies_to(user) == [texts.ASK_NAME, texts.registered(f"User {user}")]
+        assert bot_api.replies_to(user) == [texts.ask_name(), texts.registered(f"User {user}")]
     assert bot.terminate() == 0
 
 
@@ -100,13 +100,13 @@ def test_sigterm_waits_for_a_handler_stuck_on_a_slow_database_then_closes_once(
     bot: BotProcess, bot_api: FakeBotApi, fail_points: FailPoints
 ) -> None:
     bot_api.send_text(ADA, "/start")
-    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.wait_for_reply(ADA, texts.ask_name())
     fail_points.fail(["insert"], times=1, blockConnection=True, blockTimeMS=2000)
     bot_api.send_text_and_wait_until_taken(ADA, "Ada")
 
     assert bot.terminate(signal.SIGTERM) == 0
 
-    assert bot_api.replies_to(ADA) == [texts.ASK_NAME, texts.registered("Ada")]
+    assert bot_api.replies_to(ADA) == [texts.ask_name(), texts.registered("Ada")]
     output = bot.output()
     assert "waiting for 1 update(s) in progress" in output
     assert output.count("MongoDB client closed") == 1

@@ -101,7 +101,7 @@ def test_after_kill_9_of_the_poller_a_standby_answers_within_the_lease(
     first, second = (poller(name, lease) for name in ("first", "second"))
     active, standby = roles(first, second)
     bot_api.send_text(ADA, "/start")
-    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.wait_for_reply(ADA, texts.ask_name())
     time.sleep(2 * lease)  # several renewals: the standby stays where it is
     assert polls_of(bot_api, active)
     assert not polls_of(bot_api, standby)
@@ -128,7 +128,7 @@ def test_a_clean_stop_of_the_poller_hands_over_at_once(poller: Start, bot_api: F
     first, second = (poller(name, lease) for name in ("first", "second"))
     active, standby = roles(first, second)
     bot_api.send_text(ADA, "/start")
-    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.wait_for_reply(ADA, texts.ask_name())
 
     assert active.terminate() == 0, active.output()
     stopped = time.monotonic()
@@ -163,7 +163,7 @@ def test_a_standby_stops_promptly_and_never_polls(poller: Start, bot_api: FakeBo
     assert not polls_of(bot_api, standby)
     assert "polling started" not in standby.output()
     bot_api.send_text(ADA, "/start")
-    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.wait_for_reply(ADA, texts.ask_name())
     assert active.terminate() == 0, active.output()
 
 
@@ -177,7 +177,7 @@ def test_a_poller_whose_lease_was_taken_stops_polling_and_waits_on_standby(
     bot = poller("only", lease, HTTP_HOST="127.0.0.1", HTTP_PORT=str(port))
     bot.wait_for_output(ACQUIRED)
     bot_api.send_text(ADA, "/start")
-    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.wait_for_reply(ADA, texts.ask_name())
     assert _metric(port, "profilebot_poller_active") == 1
 
     leases = mongo_client[db_name]["leases"]
@@ -217,7 +217,7 @@ def test_a_poller_that_cannot_renew_stops_polling_before_its_lease_runs_out(
     bot = poller("only", lease)
     bot.wait_for_output(ACQUIRED)
     bot_api.send_text(ADA, "/start")
-    bot_api.wait_for_reply(ADA, texts.ASK_NAME)
+    bot_api.wait_for_reply(ADA, texts.ask_name())
 
     # MongoDB stalls: renewing (`update`) and acquiring (`findAndModify`) hang past the
     # operation timeout and fail; the lease's expiry on the server stays as it was.

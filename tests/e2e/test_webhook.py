@@ -75,7 +75,7 @@ def test_an_update_with_the_secret_is_answered_through_the_bot_api(
     webhook: BotProcess, bot_api: FakeBotApi, port: int
 ) -> None:
     assert post(port, update(1, ADA, "/start")) == (200, b"")
-    assert bot_api.replies_to(ADA) == [texts.ASK_NAME]  # sent before Telegram got its 200
+    assert bot_api.replies_to(ADA) == [texts.ask_name()]  # sent before Telegram got its 200
     assert post(port, update(2, ADA, "Ada")) == (200, b"")
     assert bot_api.replies_to(ADA)[-1] == texts.registered("Ada")
     health = HTTPConnection("127.0.0.1", port, timeout=10)
@@ -103,7 +103,7 @@ def test_a_wrong_secret_is_401_and_nobody_answers(
     assert post(port, update(2, ADA, "/start"), secret=None)[0] == 401
     assert post(port, update(3, BOB, "/help")) == (200, b"")  # after those two
 
-    assert bot_api.replies_to(BOB) == [texts.HELP]
+    assert bot_api.replies_to(BOB) == [texts.help_text()]
     assert bot_api.replies_to(ADA) == []
     assert webhook.terminate() == 0
 
@@ -147,7 +147,7 @@ def test_sigterm_finishes_the_request_in_progress_and_refuses_new_ones(
 
     kept_open.close()
     assert webhook.process.wait(30) == 0
-    assert bot_api.replies_to(ADA) == [texts.ASK_NAME]
+    assert bot_api.replies_to(ADA) == [texts.ask_name()]
     output = webhook.output()
     assert "update=2 type=message user=1001" in output
     assert "update=3" not in output  # refused, for Telegram to deliver again

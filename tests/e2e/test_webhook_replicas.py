@@ -219,7 +219,7 @@ async def test_two_hundred_users_across_three_processes_one_killed_mid_run(
         attempts = telegram.attempts
 
     conversations = dict(zip(users, sent, strict=True))
-    assert not any(texts.STORAGE_UNAVAILABLE in bot_api.replies_to(user) for user in users)
+    assert not any(texts.storage_unavailable() in bot_api.replies_to(user) for user in users)
     # Every user registered exactly once and renamed once.
     stored = _users(mongo_client)
     assert {user: stored.get(user) for user in users} == {u: f"User {u} II" for u in users}
@@ -230,11 +230,11 @@ async def test_two_hundred_users_across_three_processes_one_killed_mid_run(
         # Each user's replies in the order of their messages; an answer repeated only for
         # an update whose first delivery failed.
         replies = bot_api.replies_to(user)
-        assert _collapsed(replies)[:2] == [texts.ASK_NAME, texts.registered(f"User {user}")]
+        assert _collapsed(replies)[:2] == [texts.ask_name(), texts.registered(f"User {user}")]
         assert _collapsed(replies)[3:] == [
             texts.ask_new_name(f"User {user}"),
             texts.renamed(f"User {user} II"),
-            texts.NOTHING_TO_CANCEL,
+            texts.nothing_to_cancel(),
         ]
         delivered_again = sum(len(by_update[u]) > 1 for u in update_ids)
         assert len(replies) <= len(update_ids) + delivered_again, (user, replies)

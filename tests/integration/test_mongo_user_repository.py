@@ -10,6 +10,7 @@ from application.errors import StorageUnavailable, UserAlreadyRegistered
 from application.register_user import RegisterUser, RegisterUserRequest
 from application.time_budget import time_budget
 from application.user_repository import NameChange, UserAlreadyExists
+from domain.language import Language
 from domain.user import User, UserId
 from domain.user_name import UserName
 from infrastructure.clock import utc_now
@@ -145,11 +146,41 @@ async def test_remove_deletes_only_that_user(users: MongoUserRepository) -> None
     await users.add(ada())
     await users.add(ada(user_id=8))
 
-    assert await users.remove(UserId(7))
-    assert not await users.remove(UserId(7))
+    assert await users.remove(UserId(7)) == ada()  # as it was
+    assert await users.remove(UserId(7)) is None
 
     assert await users.get(UserId(7)) is None
     assert await users.get(UserId(8)) is not None
+
+
+async def test_set_language_keeps_the_choice_with_the_user_and_returns_them(
+    users: MongoUserRepository,
+) -> None:
+    await users.add(ada())
+    later = T0 + timedelta(minutes=5)
+
+    chosen = await users.set_language(UserId(7), Language("ru"), later)
+
+    assert chosen == ada().speaking(Language("ru"), later)
+    assert await users.get(UserId(7)) == chosen
+    assert await users.remove(UserId(7)) == chosen
+
+
+async def test_set_language_of_an_unknown_user_writes_nothing(
+    users: MongoUserRepository, database: Database[Document]
+) -> None:
+    assert await users.set_language(UserId(7), Language("ru"), T0) is None
+
+    assert database["users"].count_documents({}) == 0
+
+
+async def test_a_stored_language_the_domain_refuses_reads_as_no_choice(
+    users: MongoUserRepository, database: Database[Document]
+) -> None:
+    await users.add(ada())
+    database["users"].update_one({"telegram_id": 7}, {"$set": {"language": "Klingon"}})
+
+    assert await users.get(UserId(7)) == ada()
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ async def test_a_burst_passes_and_the_excess_is_dropped_with_one_warning(
         await send(flood, passed, recording_bot, update_id)
 
     assert passed.update_ids == [1, 2, 3]
-    assert recording_bot.texts() == [texts.SLOW_DOWN]
+    assert recording_bot.texts() == [texts.slow_down()]
 
 
 async def test_the_bucket_refills_at_the_sustained_rate(recording_bot: RecordingBot) -> None:
@@ -76,7 +76,7 @@ async def test_a_new_flood_after_a_pause_is_warned_about_again(
         await send(flood, passed, recording_bot, update_id)
 
     assert passed.update_ids == [1, 4]
-    assert recording_bot.texts() == [texts.SLOW_DOWN, texts.SLOW_DOWN]
+    assert recording_bot.texts() == [texts.slow_down(), texts.slow_down()]
 
 
 async def test_one_users_flood_leaves_another_users_budget_alone(

@@ -9,12 +9,14 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.memory import MemoryStorage
 
+from application.show_profile import ShowProfile
 from presentation.telegram.dispatcher import build_dispatcher
 from presentation.telegram.filters import InState
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
 from presentation.telegram.middlewares.user_order import UserLocks
 from presentation.telegram.states import Registration
+from tests.unit.fakes import InMemoryUserRepository
 
 
 def state_filters_aiogram_would_read(router: Router) -> Iterator[str]:
@@ -33,6 +35,7 @@ def state_filters_aiogram_would_read(router: Router) -> Iterator[str]:
 def test_no_router_filters_on_state_with_aiogram_state_filters() -> None:
     dispatcher = build_dispatcher(
         MemoryStorage(),
+        show_profile=ShowProfile(InMemoryUserRepository()),
         isolation=UserLocks(),
         flood_control=FloodControl(10, 30),
         in_flight=InFlightUpdates(),

@@ -18,6 +18,7 @@ from presentation.entrypoints.terminal_chat import run_chat
 from presentation.entrypoints.terminal_choices import Choices
 from presentation.telegram import texts
 from presentation.telegram.states import Registration
+from presentation.telegram.translation import speaking
 from tests.conversations.conftest import InMemoryStorage
 
 USER = 7
@@ -44,8 +45,8 @@ async def chat() -> AsyncIterator[ChatRun]:
             transcript.append(f"you> {line}")
             yield line
 
-    async def run(*lines: str) -> list[str]:
-        await run_chat(container, typed(lines), transcript.append, USER)
+    async def run(*lines: str, language_code: str | None = None) -> list[str]:
+        await run_chat(container, typed(lines), transcript.append, USER, language_code)
         return transcript
 
     yield run
@@ -59,7 +60,7 @@ async def test_start_offers_the_telegram_name_and_cancel_and_a_number_taps_one(
 
     assert transcript == [
         "you> /start",
-        texts.ASK_NAME,
+        texts.ask_name(),
         NAME_CHOICES,
         "you> 1",
         texts.registered("Terminal"),  # the keyboard went with the reply: nothing offered
@@ -76,7 +77,7 @@ async def test_cancel_is_tapped_by_its_number_or_its_label_with_or_without_emoji
         f"you> {typed}",
         texts.cancelled(Registration.waiting_for_name.state),
         "you> /me",
-        texts.NOT_REGISTERED,
+        texts.not_registered(),
     ]
 
 
@@ -88,19 +89,19 @@ async def test_the_profiles_delete_button_then_yes_deletes_the_profile(chat: Cha
     assert transcript[profile_at + 2 :] == [
         PROFILE_CHOICES,
         "you> 2",
-        texts.CONFIRM_FORGET,
+        texts.confirm_forget(),
         QUESTION_CHOICES,  # the profile's buttons were taken off: only the question's
         "you> 1",
-        texts.FORGOTTEN,
+        texts.forgotten(),
         "you> /me",
-        texts.NOT_REGISTERED,
+        texts.not_registered(),
     ]
 
 
 async def test_keep_it_is_tapped_by_its_label_in_any_case(chat: ChatRun) -> None:
     transcript = await chat("/start", "Ada", "/forget", "keep IT", "/me")
 
-    assert transcript[7:11] == [QUESTION_CHOICES, "you> keep IT", texts.KEPT, "you> /me"]
+    assert transcript[7:11] == [QUESTION_CHOICES, "you> keep IT", texts.kept(), "you> /me"]
     assert transcript[11].startswith("Name: Ada\n")
 
 
@@ -124,7 +125,7 @@ async def test_a_number_that_is_no_choice_is_an_ordinary_message(chat: ChatRun) 
         "you> 1",
         texts.unknown_input("1"),
         "you> /start",
-        texts.ASK_NAME,
+        texts.ask_name(),
         NAME_CHOICES,
         "you> 3",
         texts.registered("3"),
@@ -195,3 +196,19 @@ async def test_a_backslash_sends_a_line_that_names_a_choice_as_a_message(
     transcript = await chat("/start", typed)
 
     assert transcript[3:] == [f"you> {typed}", texts.registered(name)]
+
+
+async def test_a_chat_whose_user_telegram_says_speaks_russian_is_in_russian(
+    chat: ChatRun,
+) -> None:
+    transcript = await chat("/start", "отмена", language_code="ru")
+
+    with speaking("ru"):
+        expected = [
+            "you> /start",
+            texts.ask_name(),
+            "  [1] Terminal   [2] ❌ Отмена",
+            "you> отмена",
+            texts.cancelled(Registration.waiting_for_name.state),
+        ]
+    assert transcript == expected

@@ -215,7 +215,7 @@ async def test_a_valid_update_is_answered_200_only_after_it_was_handled(
 
     webhook.api.release(SendMessage)
     assert await posting == (200, b"")  # no Bot API method in the answer
-    assert webhook.api.texts() == [texts.ASK_NAME]  # the reply went through the Bot API
+    assert webhook.api.texts() == [texts.ask_name()]  # the reply went through the Bot API
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong", SECRET.upper(), SECRET + "x", "ü"])
@@ -327,7 +327,7 @@ async def test_sigterm_finishes_the_request_in_progress_and_refuses_new_work(
         await asyncio.wait_for(webhook.task, 10)
 
     assert [u.update_id for u in webhook.fed] == [1, 2]
-    assert webhook.api.texts()[-1] == texts.ASK_NAME
+    assert webhook.api.texts()[-1] == texts.ask_name()
     assert webhook.api.listening_at_close is False  # server gone before the session closed
     assert "waiting for 1 request(s) in progress" in caplog.text
 

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from application.user_repository import NameChange, UserAlreadyExists
+from domain.language import Language
 from domain.user import User, UserId
 from domain.user_name import UserName
 
@@ -37,11 +38,19 @@ class InMemoryUserRepository:
             self.writes += 1
         return change
 
-    async def remove(self, user_id: UserId) -> bool:
-        if self.users.pop(user_id, None) is None:
-            return False
+    async def set_language(self, user_id: UserId, language: Language, at: datetime) -> User | None:
+        user = self.users.get(user_id)
+        if user is None:
+            return None
+        self.users[user_id] = user.speaking(language, at)
         self.writes += 1
-        return True
+        return self.users[user_id]
+
+    async def remove(self, user_id: UserId) -> User | None:
+        removed = self.users.pop(user_id, None)
+        if removed is not None:
+            self.writes += 1
+        return removed
 
 
 class SteppingClock:

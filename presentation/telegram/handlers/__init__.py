@@ -11,6 +11,7 @@ from presentation.telegram.handlers import (
     errors,
     forgetting,
     general,
+    language,
     profile,
     registration,
     renaming,
@@ -23,6 +24,7 @@ def build_router() -> Router:
     root.callback_query.filter(PrivateChatButton())
     root.include_routers(
         general.command_router(),
+        language.command_router(),
         registration.command_router(),
         profile.command_router(),
         renaming.command_router(),

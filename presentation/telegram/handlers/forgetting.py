@@ -1,8 +1,6 @@
 """/forget (typed, or the Delete button under the profile): delete the user's profile and
 conversation, after an explicit YES or a tap on "Yes, delete it"."""
 
-import contextlib
-
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -16,9 +14,12 @@ from application.show_profile import ShowProfile, ShowProfileRequest
 from presentation.telegram import buttons, texts
 from presentation.telegram.buttons import ForgetAnswer, ForgetButton, ProfileAction, ProfileButton
 from presentation.telegram.filters import InState, PressedButton
+from presentation.telegram.languages import ReplyLanguage
 from presentation.telegram.states import Forgetting
+from presentation.telegram.translation import in_every_language
 
-CONFIRMATION = "yes"
+CONFIRMATIONS = frozenset(word.casefold() for word in in_every_language(texts.confirmation_word))
+"""What confirms, typed: "yes" in any language the bot speaks ("YES", "да", …)."""
 
 _WAITING = Forgetting.waiting_for_confirmation.state
 
@@ -26,17 +27,21 @@ _WAITING = Forgetting.waiting_for_confirmation.state
 @inject
 async def forget(
     message: Message,
+    *,
     bot: Bot,
     sender_id: int,
     state: FSMContext,
+    reply_language: ReplyLanguage,
     show_profile: ShowProfile = Provide["show_profile"],
 ) -> None:
     """Ask before deleting anything; there is no undo."""
     try:
-        await show_profile.execute(ShowProfileRequest(user_id=sender_id))
+        profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
     except UserNotRegistered:
-        await message.answer(texts.NOTHING_TO_FORGET)
+        await reply_language.settle(state, profile=None)
+        await message.answer(texts.nothing_to_forget())
         return
+    await reply_language.settle(state, profile)
     await _ask(bot, message.chat.id, state)
 
 
@@ -50,21 +55,25 @@ async def delete_pressed(
     pressed: PressedButton,
     state: FSMContext,
     callback_answer: CallbackAnswer,
+    reply_language: ReplyLanguage,
     show_profile: ShowProfile = Provide["show_profile"],
 ) -> None:
     """The Delete button: /forget for the profile it was under, unless the question is
     already asked (a second press changes nothing) or that profile is gone."""
     current = await state.get_state()
     if current == _WAITING:
+        await reply_language.settle(state)
         callback_answer.text = texts.still_waiting(current)
     else:
         try:
             profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
         except UserNotRegistered:
-            await bot.send_message(pressed.chat_id, texts.NOTHING_TO_FORGET)
+            await reply_language.settle(state, profile=None)
+            await bot.send_message(pressed.chat_id, texts.nothing_to_forget())
         else:
+            await reply_language.settle(state, profile)
             if buttons.profile_since(profile.registered_at) != callback_data.since:
-                callback_answer.text = texts.STALE_BUTTON
+                callback_answer.text = texts.stale_button()
             else:
                 await _ask(bot, pressed.chat_id, state)
     await buttons.retire_pressed(bot, state, pressed)
@@ -80,7 +89,7 @@ async def _ask(bot: Bot, chat_id: int, state: FSMContext) -> None:
         await bot.send_message(chat_id, texts.cancelled(previous), reply_markup=buttons.NO_KEYBOARD)
     await state.set_state(Forgetting.waiting_for_confirmation)
     asked = await bot.send_message(
-        chat_id, texts.CONFIRM_FORGET, reply_markup=buttons.forget_buttons()
+        chat_id, texts.confirm_forget(), reply_markup=buttons.forget_buttons()
     )
     await state.update_data({buttons.QUESTION_KEY: asked.message_id})
     if earlier_question is not None:  # asked again: the new question is the one to answer
@@ -90,14 +99,16 @@ async def _ask(bot: Bot, chat_id: int, state: FSMContext) -> None:
 @inject
 async def confirmation_received(
     message: Message,
+    *,
     bot: Bot,
     sender_id: int,
     state: FSMContext,
+    reply_language: ReplyLanguage,
     forget_user: ForgetUser = Provide["forget_user"],
 ) -> None:
-    """YES deletes the profile; anything else keeps it. Either way the question is closed,
-    its buttons with it."""
-    confirmed = (message.text or "").strip().casefold() == CONFIRMATION
+    """YES (in any language the bot speaks) deletes the profile; anything else keeps it.
+    Either way the question is closed, its buttons with it."""
+    confirmed = (message.text or "").strip().casefold() in CONFIRMATIONS
     question = await buttons.open_question(state)
     await _answer(
         confirmed,
@@ -105,6 +116,7 @@ async def confirmation_received(
         chat_id=message.chat.id,
         sender_id=sender_id,
         state=state,
+        reply_language=reply_language,
         forget_user=forget_user,
     )
     if question is not None:
@@ -121,6 +133,7 @@ async def answer_pressed(
     pressed: PressedButton,
     state: FSMContext,
     callback_answer: CallbackAnswer,
+    reply_language: ReplyLanguage,
     forget_user: ForgetUser = Provide["forget_user"],
 ) -> None:
     """A button under the question answers it only while it is the open question: pressed
@@ -133,10 +146,12 @@ async def answer_pressed(
             chat_id=pressed.chat_id,
             sender_id=sender_id,
             state=state,
+            reply_language=reply_language,
             forget_user=forget_user,
         )
     else:
-        callback_answer.text = texts.QUESTION_CLOSED
+        await reply_language.settle(state)
+        callback_answer.text = texts.question_closed()
     await buttons.retire_pressed(bot, state, pressed)
 
 
@@ -147,17 +162,23 @@ async def _answer(
     chat_id: int,
     sender_id: int,
     state: FSMContext,
+    reply_language: ReplyLanguage,
     forget_user: ForgetUser,
 ) -> None:
     if not confirmed:
+        await reply_language.settle(state)
         await state.clear()
-        await bot.send_message(chat_id, texts.KEPT, reply_markup=buttons.NO_KEYBOARD)
+        await bot.send_message(chat_id, texts.kept(), reply_markup=buttons.NO_KEYBOARD)
         return
-    # Already gone (say, a YES sent twice) is the outcome the user asked for.
-    with contextlib.suppress(UserNotRegistered):
-        await forget_user.execute(ForgetUserRequest(user_id=sender_id))
+    # Already gone (say, a YES sent twice) is the outcome the user asked for. The deleted
+    # profile still says which language to say so in.
+    try:
+        removed = await forget_user.execute(ForgetUserRequest(user_id=sender_id))
+    except UserNotRegistered:
+        removed = None
+    await reply_language.settle(state, removed)
     await state.clear()
-    await bot.send_message(chat_id, texts.FORGOTTEN, reply_markup=buttons.NO_KEYBOARD)
+    await bot.send_message(chat_id, texts.forgotten(), reply_markup=buttons.NO_KEYBOARD)
 
 
 def command_router() -> Router:

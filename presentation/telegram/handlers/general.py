@@ -8,50 +8,58 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from presentation.telegram import buttons, texts
 from presentation.telegram.filters import TextIs
+from presentation.telegram.languages import ReplyLanguage, end_conversation
+from presentation.telegram.translation import in_every_language
 
 
 async def help_command(message: Message) -> None:
     """What the bot does and its commands. Needs no storage, so it answers even while
     MongoDB is down or slow; it leaves any keyboard as it is, not knowing the state."""
-    await message.answer(texts.HELP)
+    await message.answer(texts.help_text())
 
 
-async def cancel(message: Message, bot: Bot, state: FSMContext) -> None:
+async def cancel(
+    message: Message, bot: Bot, state: FSMContext, reply_language: ReplyLanguage
+) -> None:
     """Leave whatever conversation is in progress, its keyboard and buttons with it."""
     current = await state.get_state()
+    await reply_language.settle(state)
     if current is None:
-        await message.answer(texts.NOTHING_TO_CANCEL, reply_markup=buttons.NO_KEYBOARD)
+        await message.answer(texts.nothing_to_cancel(), reply_markup=buttons.NO_KEYBOARD)
         return
     question = await buttons.open_question(state)
-    await state.clear()
+    await end_conversation(state)
     await message.answer(texts.cancelled(current), reply_markup=buttons.NO_KEYBOARD)
     if question is not None:
         await buttons.retire(bot, message.chat.id, question)
 
 
-async def ask_for_text(message: Message) -> None:
+async def ask_for_text(message: Message, state: FSMContext, reply_language: ReplyLanguage) -> None:
     """A sticker, photo or voice message where the bot waits for a name."""
-    await message.answer(texts.NEED_TEXT_NAME)
+    await reply_language.settle(state)
+    await message.answer(texts.need_text_name())
 
 
-async def unrecognised(message: Message) -> None:
+async def unrecognised(message: Message, state: FSMContext, reply_language: ReplyLanguage) -> None:
     """Point lost users at /help rather than staying silent. No conversation is in progress
     here (each has a handler for any message), so a keyboard left over is taken away."""
+    await reply_language.settle(state)
     await message.answer(texts.unknown_input(message.text), reply_markup=buttons.NO_KEYBOARD)
 
 
 async def unknown_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
     """Callback data no button of this bot carries (forged, or from a version long gone):
     answered, and nothing changed, not even the message it came from, which may carry real
-    buttons. Nothing is read either: the data says nothing worth a round trip."""
-    callback_answer.text = texts.STALE_BUTTON
+    buttons. Nothing is read either, the language included: the data says nothing worth a
+    round trip."""
+    callback_answer.text = texts.stale_button()
 
 
 def command_router() -> Router:
     router = Router(name="general-commands")
     router.message.register(help_command, Command("help"))
     router.message.register(cancel, Command("cancel"))
-    router.message.register(cancel, TextIs(texts.CANCEL_BUTTON))
+    router.message.register(cancel, TextIs(*in_every_language(texts.cancel_button)))
     return router
 
 

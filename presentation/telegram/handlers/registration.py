@@ -12,6 +12,7 @@ from application.show_profile import ShowProfile, ShowProfileRequest
 from presentation.telegram import buttons, texts
 from presentation.telegram.filters import InState, TextMessage
 from presentation.telegram.handlers.general import ask_for_text
+from presentation.telegram.languages import ReplyLanguage, chosen_in_conversation
 from presentation.telegram.states import Registration
 
 
@@ -20,6 +21,7 @@ async def start(
     message: Message,
     sender_id: int,
     state: FSMContext,
+    reply_language: ReplyLanguage,
     show_profile: ShowProfile = Provide["show_profile"],
 ) -> None:
     """Greet a registered user by name; ask anyone else for a name, offering the one
@@ -27,10 +29,12 @@ async def start(
     try:
         profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
     except UserNotRegistered:
+        await reply_language.settle(state, profile=None)
         await state.set_state(Registration.waiting_for_name)
         offered = buttons.offered_name(message.from_user)
-        await message.answer(texts.ASK_NAME, reply_markup=buttons.name_keyboard(offered))
+        await message.answer(texts.ask_name(), reply_markup=buttons.name_keyboard(offered))
         return
+    await reply_language.settle(state, profile)
     reply = texts.already_registered(profile.name)
     current = await state.get_state()
     await message.answer(
@@ -41,19 +45,27 @@ async def start(
 @inject
 async def name_received(
     message: Message,
+    *,
     sender_id: int,
     text: str,
     state: FSMContext,
+    reply_language: ReplyLanguage,
     register_user: RegisterUser = Provide["register_user"],
 ) -> None:
-    """Register with the name (an invalid one is answered by the errors router)."""
+    """Register with the name (an invalid one is answered by the errors router), and with
+    the language the user chose before having a profile, if they did."""
+    request = RegisterUserRequest(
+        user_id=sender_id, name=text, language=await chosen_in_conversation(state)
+    )
     try:
-        profile = await register_user.execute(RegisterUserRequest(user_id=sender_id, name=text))
+        profile = await register_user.execute(request)
     except UserAlreadyRegistered as error:  # registered meanwhile, e.g. from another device
+        await reply_language.settle(state, error.profile)
         await state.clear()
         reply = texts.already_registered(error.profile.name)
         await message.answer(reply, reply_markup=buttons.NO_KEYBOARD)
         return
+    await reply_language.settle(state, profile)
     await state.clear()
     await message.answer(texts.registered(profile.name), reply_markup=buttons.NO_KEYBOARD)
 

@@ -16,20 +16,24 @@ from presentation.telegram import buttons, texts
 from presentation.telegram.buttons import ProfileAction, ProfileButton
 from presentation.telegram.filters import InState, PressedButton, TextMessage
 from presentation.telegram.handlers.general import ask_for_text
+from presentation.telegram.languages import ReplyLanguage
 from presentation.telegram.states import Renaming
 
 
 @inject
 async def rename(
     message: Message,
+    *,
     bot: Bot,
     sender_id: int,
     state: FSMContext,
+    reply_language: ReplyLanguage,
     show_profile: ShowProfile = Provide["show_profile"],
 ) -> None:
     """Ask a registered user for the new name (one who is not is answered by the errors
     router)."""
     profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
+    await reply_language.settle(state, profile)
     await _ask_new_name(bot, message.chat.id, message.from_user, profile, state)
 
 
@@ -43,21 +47,25 @@ async def rename_pressed(
     pressed: PressedButton,
     state: FSMContext,
     callback_answer: CallbackAnswer,
+    reply_language: ReplyLanguage,
     show_profile: ShowProfile = Provide["show_profile"],
 ) -> None:
     """The Rename button: /rename for the profile it was under, unless the bot already
     waits for the new name (a second press changes nothing) or that profile is gone."""
     current = await state.get_state()
     if current == Renaming.waiting_for_new_name.state:
+        await reply_language.settle(state)
         callback_answer.text = texts.still_waiting(current)
     else:
         try:
             profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
         except UserNotRegistered:
-            callback_answer.text = texts.NOT_REGISTERED
+            await reply_language.settle(state, profile=None)
+            callback_answer.text = texts.not_registered()
         else:
+            await reply_language.settle(state, profile)
             if buttons.profile_since(profile.registered_at) != callback_data.since:
-                callback_answer.text = texts.STALE_BUTTON
+                callback_answer.text = texts.stale_button()
             else:
                 await _ask_new_name(bot, pressed.chat_id, query.from_user, profile, state)
     await buttons.retire_pressed(bot, state, pressed)
@@ -79,6 +87,7 @@ async def new_name_received(
     text: str,
     state: FSMContext,
     event_update: Update,
+    reply_language: ReplyLanguage,
     rename_user: RenameUser = Provide["rename_user"],
 ) -> None:
     """Rename (an invalid name is answered by the errors router). The update's id names
@@ -87,9 +96,11 @@ async def new_name_received(
     try:
         result = await rename_user.execute(request)
     except UserNotRegistered:
+        await reply_language.settle(state, profile=None)
         await state.clear()  # the profile is gone; there is nothing left to rename
-        await message.answer(texts.NOT_REGISTERED, reply_markup=buttons.NO_KEYBOARD)
+        await message.answer(texts.not_registered(), reply_markup=buttons.NO_KEYBOARD)
         return
+    await reply_language.settle(state, result.profile)
     await state.clear()
     name = result.profile.name
     reply = texts.renamed(name) if result.changed else texts.name_unchanged(name)

@@ -83,7 +83,7 @@ class ConversationLease(BaseMiddleware):
             return await self._held(key, handler, event, data)
         except (ConversationBusy, ConversationLost):
             if event.callback_query is not None:  # its spinner stops; a redelivery may act
-                await answer_quietly(bot, event.callback_query.id, texts.TRY_AGAIN)
+                await answer_quietly(bot, event.callback_query.id, texts.try_again())
             raise
 
     async def _held(

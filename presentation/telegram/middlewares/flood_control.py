@@ -26,10 +26,10 @@ async def tell_throttled(bot: Bot, update: Update, *, warn: bool) -> None:
     a pressed button is answered every time (quietly after the warning), so its spinner
     stops."""
     if update.callback_query is not None:
-        text = texts.SLOW_DOWN_PRESSES if warn else None
+        text = texts.slow_down_presses() if warn else None
         await answer_quietly(bot, update.callback_query.id, text)
     elif warn and update.message is not None and update.message.chat.type == ChatType.PRIVATE:
-        await bot.send_message(update.message.chat.id, texts.SLOW_DOWN)
+        await bot.send_message(update.message.chat.id, texts.slow_down())
 
 
 def take_token(
