@@ -17,7 +17,8 @@ COPY infrastructure infrastructure
 COPY presentation presentation
 # The project and its locked dependencies only: no extras, so neither the embedded server
 # nor any test tool reaches the final stage. Building it compiles the translations (setup.py).
-RUN PIP_CERT="${PIP_CERT}" /opt/profilebot/bin/python -m pip install --no-cache-dir \
+RUN PIP_CERT="${PIP_CERT}" PIP_CONSTRAINT=/src/constraints.txt \
+        /opt/profilebot/bin/python -m pip install --no-cache-dir \
         --disable-pip-version-check --constraint constraints.txt . \
     && /opt/profilebot/bin/python -m pip uninstall --yes pip setuptools
 

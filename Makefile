@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --constraint constraints.txt
+# PIP_CONSTRAINT pins the build environment too (Babel compiles the catalogues; setup.py).
+PIP := PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m pip install --quiet \
+	--disable-pip-version-check --constraint constraints.txt
 
 .PHONY: run test check pytest bench image-test clean
 

@@ -48,8 +48,9 @@ class UserRepository(Protocol):
         ...
 
     async def set_language(self, user_id: UserId, language: Language, at: datetime) -> User | None:
-        """Give the stored user `language`, as `User.speaking(language, at)` would; return
-        the user as stored now, or None if there is no such user (then nothing is written)."""
+        """Give the stored user `language`, as `User.speaking(language, at)` would, unless
+        it is theirs already (then nothing changes); return the user as stored now, or None
+        if there is no such user (then nothing is written)."""
         ...
 
     async def remove(self, user_id: UserId) -> User | None:

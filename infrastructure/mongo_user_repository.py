@@ -73,7 +73,16 @@ class MongoUserRepository:
         after = await self._executor.run(
             self._users.find_one_and_update,
             {"telegram_id": user_id.value},
-            {"$set": {"language": language.code, "updated_at": at}},
+            [
+                {
+                    "$set": {
+                        "language": language.code,
+                        "updated_at": {
+                            "$cond": [{"$eq": ["$language", language.code]}, "$updated_at", at]
+                        },
+                    }
+                }
+            ],
             {"_id": False},
             return_document=ReturnDocument.AFTER,
         )

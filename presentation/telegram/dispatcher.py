@@ -13,7 +13,7 @@ from aiogram.types import TelegramObject
 from application.show_profile import ShowProfile
 from presentation.telegram.conversation_store import ConversationLeases
 from presentation.telegram.handlers import build_router
-from presentation.telegram.languages import SpeakTheUsersLanguage
+from presentation.telegram.languages import ResumeLanguage, SpeakTheUsersLanguage
 from presentation.telegram.middlewares.callback_answers import AnswerEveryPress
 from presentation.telegram.middlewares.conversation_lease import (
     ConversationLease,
@@ -50,7 +50,8 @@ def build_dispatcher(
     for each of `update_observers`) → aiogram's
     user context → the user's language (`show_profile` reads a choice kept with the profile)
     → only served updates go on → duplicate drop → flood control → the user's
-    lock (`isolation`) → one storage time budget → aiogram's error routing → lazy FSM.
+    lock (`isolation`) → the language as it is once the user's earlier updates are done →
+    one storage time budget → aiogram's error routing → lazy FSM.
 
     Inside, every pressed button's handler is wrapped by `AnswerEveryPress`, which answers
     the press however the handler ended; a press stopped before (not served, throttled, its
@@ -94,6 +95,7 @@ def build_dispatcher(
                 )
             ]
         ),
+        ResumeLanguage(),
         StorageTimeBudget(storage_budget_seconds),
         errors,
         dispatcher.fsm,

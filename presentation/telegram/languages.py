@@ -3,11 +3,12 @@ Telegram's `language_code` (`ru-*` → Russian), else English.
 
 The choice is stored with the profile, or, for a user without one, in the conversation's
 data (`LANGUAGE_KEY`). Finding it must not cost a step its round-trip budget, so it is settled
-lazily, once per update, from what the step reads anyway: a handler that has read the profile
-passes it; any other reads the conversation (which nearly every step reads anyway) and then,
-only if the choice is not there, the profile. Until then (and for `/help`, which reads
-nothing) the update speaks the language this process last settled for the user, else
-Telegram's.
+lazily, once per update, before its first text, from what the step reads anyway: a handler
+that has read the profile passes it; any other reads it (one round trip, within every
+step's budget), and the conversation, which the step has read already. Until then (and for
+`/help`, which reads nothing, flood warnings and outage apologies) the update speaks the
+language this process last settled for the user, else Telegram's: after a restart, or on
+another replica, that is Telegram's until the user's first step that reads.
 """
 
 from collections import OrderedDict
@@ -61,43 +62,76 @@ class ReplyLanguage:
         self._user = user
         self._profiles = profiles
         self._last_settled = last_settled
+        self._settled = False
         self.telegram = from_telegram(user.language_code)
         """What Telegram says the user speaks."""
-        self.provisional = last_settled.get(user.id) or self.telegram
+
+    @property
+    def provisional(self) -> str:
+        """What to speak until settled: the language this process last settled for the
+        user, else Telegram's."""
+        return self._last_settled.get(self._user.id) or self.telegram
+
+    def resume(self) -> None:
+        """Speak the provisional language as it is now: an update that waited for the
+        user's earlier ones may find a language chosen meanwhile."""
+        if not self._settled:
+            use(self.provisional)
 
     async def settle(
         self, state: FSMContext | None, profile: UserProfile | _Unknown | None = UNKNOWN
     ) -> str:
         """Find the user's language and speak it from here on; `profile` is the user's
-        profile as this step read it (None: none), if it did. A storage failure on the way
-        leaves the provisional language: the apology must still be said."""
+        profile as this step read it (None: none), if it did. The choice kept with the
+        profile counts, or, for a user without one, the choice kept with the conversation.
+        A storage failure on the way leaves the provisional language (the apology must
+        still be said) and teaches nothing."""
         try:
-            language = await self._chosen(state, profile)
+            chosen = await self._chosen(state, profile)
         except StorageUnavailable:
-            language = None
-        settled = language or self.telegram
+            return self.provisional
+        settled = chosen or self.telegram
         self.speak(settled)
         return settled
 
     def speak(self, language: str) -> None:
         """Speak `language` from here on (say, just chosen), and remember it."""
+        self._settled = True
         use(language)
         self._last_settled.put(self._user.id, language)
+
+    def forget_choice(self) -> None:
+        """The choice is gone (the profile deleted): updates that read nothing speak
+        Telegram's language again. This one goes on in the language it speaks."""
+        self._last_settled.put(self._user.id, self.telegram)
 
     async def _chosen(
         self, state: FSMContext | None, profile: UserProfile | _Unknown | None
     ) -> str | None:
-        if isinstance(profile, UserProfile):
-            return profile.language
-        if state is not None and (chosen := await chosen_in_conversation(state)):
-            return chosen
-        if profile is None:
-            return None
-        try:
-            request = ShowProfileRequest(user_id=self._user.id)
-            return (await self._profiles.execute(request)).language
-        except UserNotRegistered:
-            return None
+        if isinstance(profile, _Unknown):
+            try:
+                profile = await self._profiles.execute(ShowProfileRequest(user_id=self._user.id))
+            except UserNotRegistered:
+                profile = None
+        if profile is not None:
+            return profile.language if profile.language in LANGUAGES else None
+        return None if state is None else await chosen_in_conversation(state)
+
+
+class ResumeLanguage(BaseMiddleware):
+    """Outer update middleware, once the user's earlier updates are done (inside their
+    lock or lease): see `ReplyLanguage.resume`."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        language = data.get(REPLY_LANGUAGE_KEY)
+        if isinstance(language, ReplyLanguage):
+            language.resume()
+        return await handler(event, data)
 
 
 class SpeakTheUsersLanguage(BaseMiddleware):
@@ -137,3 +171,12 @@ async def chosen_in_conversation(state: FSMContext) -> str | None:
     """The language a user without a profile chose, kept with the conversation."""
     chosen = (await state.get_data()).get(LANGUAGE_KEY)
     return chosen if isinstance(chosen, str) and chosen in LANGUAGES else None
+
+
+async def forget_choice_in_conversation(state: FSMContext) -> None:
+    """Drop a choice kept with the conversation (now kept with the profile); no write if
+    there is none."""
+    if await chosen_in_conversation(state) is not None:
+        data = await state.get_data()
+        data.pop(LANGUAGE_KEY, None)
+        await state.set_data(data)

@@ -30,10 +30,14 @@ def catalogues() -> I18n:
     return I18n(path=LOCALES, default_locale=DEFAULT, domain=DOMAIN)
 
 
+def compiled(language: str) -> Path:
+    return LOCALES / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
+
+
 def missing_catalogues() -> list[str]:
-    """Languages other than English whose compiled catalogue is not there (not installed)."""
-    loaded = catalogues().available_locales
-    return [code for code in LANGUAGES if code != DEFAULT and code not in loaded]
+    """Languages other than English whose compiled catalogue is not there (the project was
+    not installed). Looks for the files: loading them would fail, not report."""
+    return [code for code in LANGUAGES if code != DEFAULT and not compiled(code).is_file()]
 
 
 def _(message: str) -> str:

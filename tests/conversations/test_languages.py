@@ -2,18 +2,20 @@
 `language_code`, else English. Every conversation through the real dispatcher, in Russian;
 the English ones are every other test of this package."""
 
+import asyncio
 from collections.abc import Callable
 from typing import ParamSpec
 
 import pytest
-from aiogram.types import Message, User
+from aiogram.methods import SendMessage, SetMyCommands
+from aiogram.types import BotCommandScopeChat, Message, User
 
 from domain.user_name import NameProblem
 from presentation.entrypoints.terminal_chat import local_update
 from presentation.telegram import texts
 from presentation.telegram.states import Forgetting, Registration, Renaming
 from presentation.telegram.translation import speaking
-from tests.conversations.conftest import BotUnderTest, Restarted
+from tests.conversations.conftest import ADA, BotUnderTest, Restarted
 
 RUSLAN = 21
 RUSLAN_ON_TELEGRAM = User(id=RUSLAN, is_bot=False, first_name="Руслан", language_code="ru")
@@ -187,14 +189,19 @@ async def test_forgetting_the_profile_forgets_the_choice(bot: BotUnderTest) -> N
 
     assert await _say(bot, "yes") == [texts.forgotten()]  # said in the language chosen
 
-    assert await _say(bot, "/start") == [ru(texts.ask_name)]  # Telegram's again
+    assert await _say(bot, "/help") == [ru(texts.help_text)]  # Telegram's again
+    assert await _say(bot, "/start") == [ru(texts.ask_name)]
+    assert [type(r).__name__ for r in bot.requests if "MyCommands" in type(r).__name__] == [
+        "SetMyCommands",  # the chat's menu in English, when chosen
+        "DeleteMyCommands",  # and gone with the choice
+    ]
 
 
 async def test_a_language_the_bot_does_not_speak_is_not_chosen(bot: BotUnderTest) -> None:
     await bot.send("/language")
-    profile = bot.latest_with_button("Русский")
+    question = bot.latest_with_button("Русский")
 
-    assert await bot.press("Русский", on=profile, data="language:de") == []
+    assert await bot.press("Русский", on=question, data="language:de") == []
 
     assert [answer.text for answer in bot.callback_answers()] == [texts.stale_button()]
     assert await bot.send("/start") == [texts.ask_name()]
@@ -265,3 +272,110 @@ async def test_the_choice_survives_a_restart(bot: BotUnderTest, restarted: Resta
     [profile] = await restarted(local_update(9_000, RUSLAN, "/me", RUSLAN_ON_TELEGRAM))
 
     assert profile.startswith("Name: Руслан\nRegistered: ")
+
+
+async def test_the_chat_gets_the_command_menu_of_the_language_chosen(bot: BotUnderTest) -> None:
+    await bot.send("/language")
+
+    await bot.press("Русский")
+
+    [menu] = [r for r in bot.requests if isinstance(r, SetMyCommands)]
+    assert isinstance(menu.scope, BotCommandScopeChat)
+    assert menu.scope.chat_id == ADA
+    assert menu.commands[0].description == "Зарегистрироваться"
+
+
+async def test_a_name_keyboard_showing_comes_again_in_the_language_chosen(
+    bot: BotUnderTest,
+) -> None:
+    await _say(bot, "/start")
+    assert bot.keyboard(RUSLAN) == ["Руслан", "❌ Отмена"]
+    await _say(bot, "/language")
+
+    await _press(bot, "English")
+
+    assert bot.keyboard(RUSLAN) == ["Руслан", "❌ Cancel"]
+    assert await _tap(bot, "❌ Cancel") == [texts.cancelled(Registration.waiting_for_name.state)]
+
+
+@pytest.mark.mongo
+@pytest.mark.parametrize("backend", ["mongo", "leased"], indirect=True)
+async def test_an_update_that_waited_for_the_choice_speaks_the_language_chosen(
+    bot: BotUnderTest,
+) -> None:
+    """On MongoDB only: in memory nothing waits, so the two updates could not overlap."""
+    await _say(bot, "/language")
+    press = bot.press_update("English", RUSLAN, sender=RUSLAN_ON_TELEGRAM)
+    help_after = local_update(5_000, RUSLAN, "/help", RUSLAN_ON_TELEGRAM)
+    requests_before = len(bot.requests)
+
+    await asyncio.gather(bot.feed(press), bot.feed(help_after))
+
+    said = [r.text for r in bot.requests[requests_before:] if isinstance(r, SendMessage)]
+    assert said == [texts.language_chosen(), texts.help_text()]
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        (["/start", "Руслан", "/start"], lambda: ru(texts.already_registered, "Руслан")),
+        (["/start", "Руслан", "/rename", "Руслан"], lambda: ru(texts.name_unchanged, "Руслан")),
+        (["/forget"], lambda: ru(texts.nothing_to_forget)),
+        (["/rename"], lambda: ru(texts.not_registered)),
+        (
+            ["/start", "Руслан", "/rename", "/me"],
+            lambda: ru(texts.still_waiting, Renaming.waiting_for_new_name.state),
+        ),
+    ],
+    ids=["already-registered", "name-unchanged", "nothing-to-forget", "not-registered", "reminder"],
+)
+async def test_the_other_answers_are_in_russian_too(
+    bot: BotUnderTest, steps: list[str], expected: Callable[[], str]
+) -> None:
+    for step in steps[:-1]:
+        await _say(bot, step)
+
+    [reply] = await _say(bot, steps[-1])
+
+    assert reply.endswith(expected())
+
+
+async def test_a_photo_where_a_name_is_awaited_is_answered_in_russian(bot: BotUnderTest) -> None:
+    await bot.send("/language")
+    await bot.press("Русский")
+    await bot.send("/start")
+
+    assert await bot.send_photo() == [ru(texts.need_text_name)]
+
+
+async def test_a_second_press_of_rename_is_answered_in_russian(bot: BotUnderTest) -> None:
+    await _say(bot, "/start")
+    await _say(bot, "Руслан")
+    await _say(bot, "/me")
+    profile = bot.latest_with_button("✏️ Изменить имя", RUSLAN)
+    await _press(bot, "✏️ Изменить имя", on=profile)
+
+    await _press(bot, "✏️ Изменить имя", on=profile)
+
+    assert _answers(bot)[-1] == ru(texts.still_waiting, Renaming.waiting_for_new_name.state)
+
+
+@pytest.mark.mongo
+@pytest.mark.parametrize("backend", ["mongo"], indirect=True)
+async def test_after_a_restart_help_speaks_telegrams_language_until_a_step_reads_the_choice(
+    bot: BotUnderTest, restarted: Restarted
+) -> None:
+    """The documented limit: /help reads nothing, so a process that has not yet seen the
+    user speaks Telegram's language; the first step that reads settles the choice."""
+    await _say(bot, "/start")
+    await _say(bot, "Руслан")
+    await _say(bot, "/language")
+    await _press(bot, "English")
+
+    assert await restarted(local_update(9_001, RUSLAN, "/help", RUSLAN_ON_TELEGRAM)) == [
+        ru(texts.help_text)
+    ]
+    await restarted(local_update(9_002, RUSLAN, "/me", RUSLAN_ON_TELEGRAM))
+    assert await restarted(local_update(9_003, RUSLAN, "/help", RUSLAN_ON_TELEGRAM)) == [
+        texts.help_text()
+    ]

@@ -245,3 +245,14 @@ async def test_a_call_still_queued_at_the_deadline_is_given_up(
         assert busy.queued == 0
     finally:
         busy.shutdown()
+
+
+async def test_set_language_to_the_one_already_chosen_changes_nothing(
+    users: MongoUserRepository,
+) -> None:
+    await users.add(ada())
+    chosen = await users.set_language(UserId(7), Language("ru"), T0 + timedelta(minutes=5))
+
+    again = await users.set_language(UserId(7), Language("ru"), T0 + timedelta(minutes=9))
+
+    assert again == chosen

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 from aiogram.methods import SetMyCommands
-from aiogram.utils.i18n import I18n
 
 from infrastructure.settings import Settings
 from infrastructure.startup_error import StartupError
@@ -35,7 +34,13 @@ async def test_the_command_menu_is_registered_in_each_language(
 def test_a_bot_whose_catalogues_were_not_compiled_does_not_start(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(translation, "catalogues", lambda: I18n(path=tmp_path, domain="messages"))
+    """As after a checkout that was never installed: the source is there, not the
+    compiled catalogue (which aiogram would refuse to load, raising instead)."""
+    source = translation.LOCALES / "ru" / "LC_MESSAGES" / "messages.po"
+    uncompiled = tmp_path / "ru" / "LC_MESSAGES"
+    uncompiled.mkdir(parents=True)
+    (uncompiled / "messages.po").write_bytes(source.read_bytes())
+    monkeypatch.setattr(translation, "LOCALES", tmp_path)
 
     with pytest.raises(StartupError, match=r"translations for ru are not compiled"):
         lifecycle.start(Container(settings=Settings(_env_file=None)))

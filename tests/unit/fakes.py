@@ -40,8 +40,8 @@ class InMemoryUserRepository:
 
     async def set_language(self, user_id: UserId, language: Language, at: datetime) -> User | None:
         user = self.users.get(user_id)
-        if user is None:
-            return None
+        if user is None or user.language == language:
+            return user
         self.users[user_id] = user.speaking(language, at)
         self.writes += 1
         return self.users[user_id]

@@ -1,6 +1,8 @@
 """/forget (typed, or the Delete button under the profile): delete the user's profile and
 conversation, after an explicit YES or a tap on "Yes, delete it"."""
 
+from functools import cache
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -13,13 +15,19 @@ from application.forget_user import ForgetUser, ForgetUserRequest
 from application.show_profile import ShowProfile, ShowProfileRequest
 from presentation.telegram import buttons, texts
 from presentation.telegram.buttons import ForgetAnswer, ForgetButton, ProfileAction, ProfileButton
+from presentation.telegram.commands import drop_menu_in_chat
 from presentation.telegram.filters import InState, PressedButton
-from presentation.telegram.languages import ReplyLanguage
+from presentation.telegram.languages import ReplyLanguage, end_conversation
 from presentation.telegram.states import Forgetting
 from presentation.telegram.translation import in_every_language
 
-CONFIRMATIONS = frozenset(word.casefold() for word in in_every_language(texts.confirmation_word))
-"""What confirms, typed: "yes" in any language the bot speaks ("YES", "да", …)."""
+
+@cache
+def _confirmations() -> frozenset[str]:
+    """What confirms, typed: "yes" in any language the bot speaks ("YES", "да", …). Not
+    at import: the catalogues are loaded once the bot has checked they are there."""
+    return frozenset(word.casefold() for word in in_every_language(texts.confirmation_word))
+
 
 _WAITING = Forgetting.waiting_for_confirmation.state
 
@@ -108,7 +116,7 @@ async def confirmation_received(
 ) -> None:
     """YES (in any language the bot speaks) deletes the profile; anything else keeps it.
     Either way the question is closed, its buttons with it."""
-    confirmed = (message.text or "").strip().casefold() in CONFIRMATIONS
+    confirmed = (message.text or "").strip().casefold() in _confirmations()
     question = await buttons.open_question(state)
     await _answer(
         confirmed,
@@ -167,7 +175,7 @@ async def _answer(
 ) -> None:
     if not confirmed:
         await reply_language.settle(state)
-        await state.clear()
+        await end_conversation(state)
         await bot.send_message(chat_id, texts.kept(), reply_markup=buttons.NO_KEYBOARD)
         return
     # Already gone (say, a YES sent twice) is the outcome the user asked for. The deleted
@@ -179,6 +187,9 @@ async def _answer(
     await reply_language.settle(state, removed)
     await state.clear()
     await bot.send_message(chat_id, texts.forgotten(), reply_markup=buttons.NO_KEYBOARD)
+    if removed is not None and removed.language is not None:  # forgotten with the profile
+        reply_language.forget_choice()
+        await drop_menu_in_chat(bot, chat_id)
 
 
 def command_router() -> Router:

@@ -10,8 +10,13 @@ from application.choose_language import ChooseLanguage, ChooseLanguageRequest
 from application.errors import UserNotRegistered
 from presentation.telegram import buttons, texts
 from presentation.telegram.buttons import LanguageButton
+from presentation.telegram.commands import use_menu_in_chat
 from presentation.telegram.filters import PressedButton
-from presentation.telegram.languages import LANGUAGE_KEY, ReplyLanguage
+from presentation.telegram.languages import (
+    LANGUAGE_KEY,
+    ReplyLanguage,
+    forget_choice_in_conversation,
+)
 from presentation.telegram.translation import LANGUAGES
 
 
@@ -39,16 +44,28 @@ async def language_pressed(
     choose_language: ChooseLanguage = Provide["choose_language"],
 ) -> None:
     """Keep the choice with the profile, or with the conversation for a user who has none
-    yet (registering carries it over), and say so in the language chosen. Pressed again,
+    yet (registering carries it over); say so in the language chosen, whose command menu
+    this chat gets. A name keyboard showing comes again in that language. Pressed again,
     it chooses the same again: nothing changes."""
-    request = ChooseLanguageRequest(user_id=sender_id, language=callback_data.code)
+    code = callback_data.code
     try:
-        await choose_language.execute(request)
+        profile = await choose_language.execute(
+            ChooseLanguageRequest(user_id=sender_id, language=code)
+        )
     except UserNotRegistered:
-        await state.update_data({LANGUAGE_KEY: callback_data.code})
-    reply_language.speak(callback_data.code)
+        profile = None
+        await state.update_data({LANGUAGE_KEY: code})
+    else:
+        await forget_choice_in_conversation(state)  # the profile's is the one that counts
+    reply_language.speak(code)
     await buttons.retire_pressed(bot, state, pressed)
-    await bot.send_message(pressed.chat_id, texts.language_chosen())
+    current = await state.get_state()
+    keyboard = None
+    if current in buttons.NAME_STATES:
+        renaming = profile.name if profile is not None else None
+        keyboard = buttons.name_keyboard(buttons.offered_name(query.from_user, renaming))
+    await bot.send_message(pressed.chat_id, texts.language_chosen(), reply_markup=keyboard)
+    await use_menu_in_chat(bot, pressed.chat_id, code)
 
 
 def command_router() -> Router:

@@ -16,7 +16,7 @@ from presentation.telegram import buttons, texts
 from presentation.telegram.buttons import ProfileAction, ProfileButton
 from presentation.telegram.filters import InState, PressedButton, TextMessage
 from presentation.telegram.handlers.general import ask_for_text
-from presentation.telegram.languages import ReplyLanguage
+from presentation.telegram.languages import ReplyLanguage, end_conversation
 from presentation.telegram.states import Renaming
 
 
@@ -97,7 +97,7 @@ async def new_name_received(
         result = await rename_user.execute(request)
     except UserNotRegistered:
         await reply_language.settle(state, profile=None)
-        await state.clear()  # the profile is gone; there is nothing left to rename
+        await end_conversation(state)  # the profile is gone; there is nothing left to rename
         await message.answer(texts.not_registered(), reply_markup=buttons.NO_KEYBOARD)
         return
     await reply_language.settle(state, result.profile)

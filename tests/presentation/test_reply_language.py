@@ -1,0 +1,67 @@
+"""How one update's language is settled, on its own: the choice kept with the profile, else
+the one kept with the conversation, else Telegram's; a storage failure changes nothing."""
+
+from datetime import UTC, datetime
+
+from aiogram.types import User
+
+from application.errors import StorageUnavailable
+from application.show_profile import ShowProfile
+from domain.language import Language
+from domain.user import User as DomainUser
+from domain.user import UserId
+from domain.user_name import UserName
+from presentation.telegram.languages import LastSettled, ReplyLanguage
+from presentation.telegram.translation import current_language, speaking
+from tests.unit.fakes import InMemoryUserRepository
+
+ADA = 7
+ADA_IN_ENGLISH = User(id=ADA, is_bot=False, first_name="Ada", language_code="en")
+
+
+class StoreDown(InMemoryUserRepository):
+    async def get(self, user_id: UserId) -> DomainUser | None:
+        raise StorageUnavailable("down")
+
+
+async def test_a_storage_failure_leaves_the_provisional_language_and_teaches_nothing() -> None:
+    remembered = LastSettled()
+    remembered.put(ADA, "ru")
+    language = ReplyLanguage(ADA_IN_ENGLISH, ShowProfile(StoreDown()), remembered)
+
+    with speaking(language.provisional):
+        settled = await language.settle(None)
+        spoken = current_language()
+
+    assert (settled, spoken, remembered.get(ADA)) == ("ru", "ru", "ru")
+
+
+async def test_the_choice_kept_with_the_profile_is_read_when_the_step_did_not() -> None:
+    ada = DomainUser.register(UserId(ADA), UserName("Ada"), datetime.now(UTC), Language("ru"))
+    remembered = LastSettled()
+    language = ReplyLanguage(ADA_IN_ENGLISH, ShowProfile(InMemoryUserRepository(ada)), remembered)
+
+    with speaking(language.provisional):
+        settled = await language.settle(None)
+        spoken = current_language()
+
+    assert (settled, spoken, remembered.get(ADA)) == ("ru", "ru", "ru")
+
+
+async def test_without_a_choice_telegrams_language_is_spoken() -> None:
+    ada = DomainUser.register(UserId(ADA), UserName("Ada"), datetime.now(UTC))
+    language = ReplyLanguage(
+        ADA_IN_ENGLISH, ShowProfile(InMemoryUserRepository(ada)), LastSettled()
+    )
+
+    with speaking("ru"):
+        assert await language.settle(None) == "en"
+        assert current_language() == "en"
+
+
+def test_the_languages_remembered_are_bounded_oldest_first() -> None:
+    remembered = LastSettled(capacity=2)
+    for user_id, code in [(1, "ru"), (2, "en"), (1, "ru"), (3, "en")]:
+        remembered.put(user_id, code)
+
+    assert [remembered.get(user_id) for user_id in (1, 2, 3)] == ["ru", None, "en"]
