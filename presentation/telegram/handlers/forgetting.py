@@ -17,6 +17,7 @@ from presentation.telegram import buttons, texts
 from presentation.telegram.buttons import ForgetAnswer, ForgetButton, ProfileAction, ProfileButton
 from presentation.telegram.commands import drop_menu_in_chat
 from presentation.telegram.filters import InState, PressedButton
+from presentation.telegram.handlers.profile import pressed_profile
 from presentation.telegram.languages import ReplyLanguage, end_conversation
 from presentation.telegram.states import Forgetting
 from presentation.telegram.translation import in_every_language
@@ -68,22 +69,18 @@ async def delete_pressed(
 ) -> None:
     """The Delete button: /forget for the profile it was under, unless the question is
     already asked (a second press changes nothing) or that profile is gone."""
-    current = await state.get_state()
-    if current == _WAITING:
-        await reply_language.settle(state)
-        callback_answer.text = texts.still_waiting(current)
-    else:
-        try:
-            profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
-        except UserNotRegistered:
-            await reply_language.settle(state, profile=None)
-            await bot.send_message(pressed.chat_id, texts.nothing_to_forget())
-        else:
-            await reply_language.settle(state, profile)
-            if buttons.profile_since(profile.registered_at) != callback_data.since:
-                callback_answer.text = texts.stale_button()
-            else:
-                await _ask(bot, pressed.chat_id, state)
+    profile = await pressed_profile(
+        callback_data=callback_data,
+        sender_id=sender_id,
+        state=state,
+        callback_answer=callback_answer,
+        reply_language=reply_language,
+        show_profile=show_profile,
+        waiting=Forgetting.waiting_for_confirmation,
+        gone=texts.nothing_to_forget,
+    )
+    if profile is not None:
+        await _ask(bot, pressed.chat_id, state)
     await buttons.retire_pressed(bot, state, pressed)
 
 

@@ -16,6 +16,7 @@ from presentation.telegram import buttons, texts
 from presentation.telegram.buttons import ProfileAction, ProfileButton
 from presentation.telegram.filters import InState, PressedButton, TextMessage
 from presentation.telegram.handlers.general import ask_for_text
+from presentation.telegram.handlers.profile import pressed_profile
 from presentation.telegram.languages import ReplyLanguage, end_conversation
 from presentation.telegram.states import Renaming
 
@@ -52,22 +53,18 @@ async def rename_pressed(
 ) -> None:
     """The Rename button: /rename for the profile it was under, unless the bot already
     waits for the new name (a second press changes nothing) or that profile is gone."""
-    current = await state.get_state()
-    if current == Renaming.waiting_for_new_name.state:
-        await reply_language.settle(state)
-        callback_answer.text = texts.still_waiting(current)
-    else:
-        try:
-            profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
-        except UserNotRegistered:
-            await reply_language.settle(state, profile=None)
-            callback_answer.text = texts.not_registered()
-        else:
-            await reply_language.settle(state, profile)
-            if buttons.profile_since(profile.registered_at) != callback_data.since:
-                callback_answer.text = texts.stale_button()
-            else:
-                await _ask_new_name(bot, pressed.chat_id, query.from_user, profile, state)
+    profile = await pressed_profile(
+        callback_data=callback_data,
+        sender_id=sender_id,
+        state=state,
+        callback_answer=callback_answer,
+        reply_language=reply_language,
+        show_profile=show_profile,
+        waiting=Renaming.waiting_for_new_name,
+        gone=texts.not_registered,
+    )
+    if profile is not None:
+        await _ask_new_name(bot, pressed.chat_id, query.from_user, profile, state)
     await buttons.retire_pressed(bot, state, pressed)
 
 
