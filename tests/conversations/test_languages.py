@@ -274,15 +274,23 @@ async def test_the_choice_survives_a_restart(bot: BotUnderTest, restarted: Resta
     assert profile.startswith("Name: Руслан\nRegistered: ")
 
 
-async def test_the_chat_gets_the_command_menu_of_the_language_chosen(bot: BotUnderTest) -> None:
+async def test_a_registered_users_chat_gets_the_command_menu_of_the_language_chosen(
+    bot: BotUnderTest,
+) -> None:
+    await bot.send("/language")
+    await bot.press("Русский")  # no profile yet: the choice, not a menu, would expire
+    await bot.send("/start")
+    await bot.send("Ada")
     await bot.send("/language")
 
+    await bot.press("English")
+    await bot.send("/language")
     await bot.press("Русский")
 
-    [menu] = [r for r in bot.requests if isinstance(r, SetMyCommands)]
-    assert isinstance(menu.scope, BotCommandScopeChat)
-    assert menu.scope.chat_id == ADA
-    assert menu.commands[0].description == "Зарегистрироваться"
+    menus = [r for r in bot.requests if isinstance(r, SetMyCommands)]
+    assert [m.commands[0].description for m in menus] == ["Register", "Зарегистрироваться"]
+    assert all(isinstance(m.scope, BotCommandScopeChat) for m in menus)
+    assert {m.scope.chat_id for m in menus if isinstance(m.scope, BotCommandScopeChat)} == {ADA}
 
 
 async def test_a_name_keyboard_showing_comes_again_in_the_language_chosen(

@@ -181,12 +181,11 @@ async def _answer(
         removed = await forget_user.execute(ForgetUserRequest(user_id=sender_id))
     except UserNotRegistered:
         removed = None
-    await reply_language.settle(state, removed)
+    await reply_language.settle(state, removed)  # said in the deleted profile's language
+    reply_language.forget_choice()  # but no more: the choice went with the profile
     await state.clear()
+    await drop_menu_in_chat(bot, chat_id)  # before the reply, whose failure would skip it
     await bot.send_message(chat_id, texts.forgotten(), reply_markup=buttons.NO_KEYBOARD)
-    if removed is not None and removed.language is not None:  # forgotten with the profile
-        reply_language.forget_choice()
-        await drop_menu_in_chat(bot, chat_id)
 
 
 def command_router() -> Router:

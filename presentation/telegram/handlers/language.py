@@ -44,9 +44,10 @@ async def language_pressed(
     choose_language: ChooseLanguage = Provide["choose_language"],
 ) -> None:
     """Keep the choice with the profile, or with the conversation for a user who has none
-    yet (registering carries it over); say so in the language chosen, whose command menu
-    this chat gets. A name keyboard showing comes again in that language. Pressed again,
-    it chooses the same again: nothing changes."""
+    yet (registering carries it over); say so in the language chosen. A choice kept with the
+    profile gets the chat that language's command menu (one kept with the conversation
+    expires with it, and a menu would not). A name keyboard showing comes again in that
+    language. Pressed again, it chooses the same again: nothing changes."""
     code = callback_data.code
     try:
         profile = await choose_language.execute(
@@ -65,7 +66,8 @@ async def language_pressed(
         renaming = profile.name if profile is not None else None
         keyboard = buttons.name_keyboard(buttons.offered_name(query.from_user, renaming))
     await bot.send_message(pressed.chat_id, texts.language_chosen(), reply_markup=keyboard)
-    await use_menu_in_chat(bot, pressed.chat_id, code)
+    if profile is not None:
+        await use_menu_in_chat(bot, pressed.chat_id, code)
 
 
 def command_router() -> Router:
