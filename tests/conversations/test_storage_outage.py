@@ -1,10 +1,12 @@
 """MongoDB going away mid-run: an apology, the conversation kept, no crash."""
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from application.errors import StorageUnavailable
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.settings import Settings
 from presentation.telegram import texts
@@ -59,6 +61,7 @@ async def test_the_conversation_is_where_it_was_when_mongodb_returns(
     assert await bot.send("Ada") == [texts.storage_unavailable()]
 
     own_server.start(timeout_seconds=30)
+    await _once_the_client_sees_it_back(bot)
 
     assert await bot.state_of() == Registration.waiting_for_name.state
     assert await bot.send("Ada") == [texts.registered("Ada")]
@@ -86,5 +89,22 @@ async def test_a_pressed_button_is_answered_with_an_apology_and_stays_while_mong
     assert len(bot.callback_answers()) == 4
     assert bot.retired() == []  # the buttons stay, to be pressed again
     own_server.start(timeout_seconds=30)
+    await _once_the_client_sees_it_back(bot)
     assert await bot.state_of() == Forgetting.waiting_for_confirmation.state
     assert await bot.press(texts.confirm_delete_button(), on=question) == [texts.forgotten()]
+
+
+async def _once_the_client_sees_it_back(bot: BotUnderTest) -> None:
+    """The client learns the server is back at its next check (every 0.5 s; a loaded machine
+    may take longer): until then a read fails fast, as a user's step would."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while True:
+        try:
+            await bot.state_of()
+        except StorageUnavailable:
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+        else:
+            return
