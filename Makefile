@@ -17,6 +17,7 @@ check: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy setup.py
 	$(BIN)/lint-imports
 
 pytest: $(VENV)/.dev-installed
