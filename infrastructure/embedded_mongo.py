@@ -40,6 +40,12 @@ sees the bot token, and an embedded server has no password."""
 _LOG_TAIL_BYTES = 4096
 _LOG_LINE_CHARS = 200
 
+HANDOVER_SECONDS = 15.0
+"""How long a start-up keeps launching a server that exits at once, its data folder still
+held: a bot killed a moment ago leaves its server flushing that folder (the kernel sent it
+SIGTERM), and a bot started meanwhile must wait for it, not fail."""
+_RELAUNCH_PAUSE_SECONDS = 0.5
+
 _PR_SET_PDEATHSIG = 1
 _SIGTERM = int(signal.SIGTERM)
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
@@ -52,6 +58,11 @@ log = logging.getLogger(__name__)
 LostCallback = Callable[[str], None]
 """Told, with one printable line, that the server could not be kept running. It is called
 from the watchdog thread."""
+
+
+class ExitedAtStartUp(StartupError):
+    """The server exited before listening, with no stranger on its port: most likely its
+    data folder is held by another server."""
 
 
 class EmbeddedMongo:
@@ -118,16 +129,37 @@ class EmbeddedMongo:
         """Return once the launched server listens on its port. On Linux that means a
         listening socket of the server's own process, so a stranger that took the port in
         the meantime is never mistaken for it."""
-        process = self._process
-        if process is None:
-            raise StartupError("the embedded MongoDB server was never launched")
-        try:
-            self._wait_for(process, timeout_seconds)
-        except StartupError:
-            with self._lock:
-                if self._process is process:
-                    self._process = None
-            raise
+        handover_ends = time.monotonic() + min(HANDOVER_SECONDS, timeout_seconds)
+        while True:
+            process = self._process
+            if process is None:
+                raise StartupError("the embedded MongoDB server was never launched")
+            try:
+                self._wait_for(process, timeout_seconds)
+            except ExitedAtStartUp:
+                if time.monotonic() < handover_ends and self._relaunch(process):
+                    continue
+                self._forget(process)
+                raise
+            except StartupError:
+                self._forget(process)
+                raise
+            return
+
+    def _relaunch(self, exited: subprocess.Popen[bytes]) -> bool:
+        """Launch again after a pause, unless stopped meanwhile; see `HANDOVER_SECONDS`."""
+        log.info("embedded MongoDB exited at start-up; its data folder may still be held")
+        time.sleep(_RELAUNCH_PAUSE_SECONDS)
+        with self._lock:
+            if self._stop_requested or self._process is not exited:
+                return False
+            self._launch_locked()
+        return True
+
+    def _forget(self, process: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            if self._process is process:
+                self._process = None
 
     def watch(self, timeout_seconds: float) -> None:
         """Restart the server whenever it exits unasked, waiting up to `timeout_seconds`
@@ -177,7 +209,7 @@ class EmbeddedMongo:
         while time.monotonic() < deadline:
             code = process.poll()
             if code is not None:
-                raise StartupError(self._exited_at_start_up(code))
+                raise self._exited_at_start_up(code)
             if _listens(process.pid, self.port):
                 return
             time.sleep(0.05)
@@ -187,13 +219,13 @@ class EmbeddedMongo:
             f" its log: {self.log_file}"
         )
 
-    def _exited_at_start_up(self, code: int) -> str:
+    def _exited_at_start_up(self, code: int) -> StartupError:
         if _listening_inodes(self.port):
-            return (
+            return StartupError(
                 f"the embedded MongoDB server could not listen on {HOST}:{self.port}:"
                 " another process is listening there"
             )
-        return (
+        return ExitedAtStartUp(
             f"the embedded MongoDB server exited at start-up (code {code}); is another"
             f" profilebot using {self._data_dir}? Its log: {self.log_file}"
         )

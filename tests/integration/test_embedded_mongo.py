@@ -2,6 +2,8 @@
 restart budget is a sliding window."""
 
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,3 +52,46 @@ def test_the_restart_budget_allows_the_limit_within_the_window_and_refills_after
     assert [spend_at(t) for t in (0, 100, 200, 599)] == [True, True, True, False]
     assert spend_at(600) is True  # the first restart has left the window, the others have not
     assert spend_at(600) is False
+
+
+@pytest.mark.mongo
+def test_a_start_waits_for_a_previous_server_still_holding_the_data_folder(
+    tmp_path: Path,
+) -> None:
+    """As after a bot killed a moment ago: its server is still shutting down when the next
+    bot starts on the same folder."""
+    previous = EmbeddedMongo(data_dir=tmp_path / "mongo")
+    previous.start(timeout_seconds=60)
+    releases = threading.Timer(2.0, previous.stop)
+    nextone = EmbeddedMongo(data_dir=tmp_path / "mongo")
+    started = time.monotonic()
+    try:
+        releases.start()
+        nextone.start(timeout_seconds=60)
+        waited = time.monotonic() - started
+    finally:
+        releases.join()
+        previous.stop()
+        nextone.stop()
+
+    assert 2.0 <= waited < embedded_mongo.HANDOVER_SECONDS, waited
+
+
+@pytest.mark.mongo
+def test_a_data_folder_held_for_good_fails_the_start_after_the_handover_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedded_mongo, "HANDOVER_SECONDS", 2.0)
+    holder = EmbeddedMongo(data_dir=tmp_path / "mongo")
+    holder.start(timeout_seconds=60)
+    second = EmbeddedMongo(data_dir=tmp_path / "mongo")
+    started = time.monotonic()
+    try:
+        with pytest.raises(StartupError, match="is another profilebot using"):
+            second.start(timeout_seconds=60)
+        gave_up_after = time.monotonic() - started
+    finally:
+        second.stop()
+        holder.stop()
+
+    assert 2.0 <= gave_up_after < 10.0, gave_up_after
