@@ -5,6 +5,7 @@ effect once, and a holder that dies or cannot renew is handled as the lease rule
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -283,12 +284,7 @@ async def test_a_holder_that_cannot_renew_stops_before_its_lease_runs_out_and_no
 async def test_an_update_that_waits_longer_than_allowed_gives_up_and_is_counted(
     settings: Settings, spans: Spans
 ) -> None:
-    patient = await _start("a", settings, spans)
-    hasty = await _start("b", settings.model_copy(update={"lock_wait_seconds": 0.5}), spans)
-    try:
-        patient.session.released.clear()
-        holding = asyncio.create_task(patient.feed(local_update(1, ADA, "/help")))
-        await asyncio.sleep(0.3)
+    async with _held_by_a_patient_process(settings, spans) as (patient, hasty, holding):
         started = asyncio.get_running_loop().time()
 
         with pytest.raises(ConversationBusy):
@@ -300,10 +296,6 @@ async def test_an_update_that_waits_longer_than_allowed_gives_up_and_is_counted(
         assert hasty.metric("profilebot_lock_wait_seconds_count") == 1
         patient.session.released.set()
         assert await holding == [texts.help_text()]
-    finally:
-        for process in (patient, hasty):
-            process.session.released.set()
-            await asyncio.to_thread(lifecycle.stop, process.container)
 
 
 async def test_a_flooder_gets_one_budget_across_processes(settings: Settings, spans: Spans) -> None:
@@ -322,6 +314,25 @@ async def test_a_flooder_gets_one_budget_across_processes(settings: Settings, sp
     assert replies == [[texts.help_text()]] * 3 + [[texts.slow_down()], [], []]
 
 
+@asynccontextmanager
+async def _held_by_a_patient_process(
+    settings: Settings, spans: Spans
+) -> AsyncIterator[tuple[Process, Process, asyncio.Task[list[str]]]]:
+    """Process `a` holding Ada's conversation, its reply hanging until released, and
+    process `b`, which waits at most 0.5 s for a lease; with `a`'s update in flight."""
+    patient = await _start("a", settings, spans)
+    hasty = await _start("b", settings.model_copy(update={"lock_wait_seconds": 0.5}), spans)
+    try:
+        patient.session.released.clear()
+        holding = asyncio.create_task(patient.feed(local_update(1, ADA, "/help")))
+        await asyncio.sleep(0.3)
+        yield patient, hasty, holding
+    finally:
+        for process in (patient, hasty):
+            process.session.released.set()
+            await asyncio.to_thread(lifecycle.stop, process.container)
+
+
 def _press(update_id: int, data: str) -> Update:
     """A press under a message in Ada's chat (which message does not matter here)."""
     pressed_on = local_update(update_id, ADA, "").message
@@ -336,23 +347,13 @@ def _answers(process: Process) -> list[str | None]:
 async def test_a_press_that_waits_longer_than_allowed_is_still_answered(
     settings: Settings, spans: Spans
 ) -> None:
-    patient = await _start("a", settings, spans)
-    hasty = await _start("b", settings.model_copy(update={"lock_wait_seconds": 0.5}), spans)
-    try:
-        patient.session.released.clear()
-        holding = asyncio.create_task(patient.feed(local_update(1, ADA, "/help")))
-        await asyncio.sleep(0.3)
-
+    async with _held_by_a_patient_process(settings, spans) as (patient, hasty, holding):
         with pytest.raises(ConversationBusy):
             await hasty.feed(_press(2, "profile:rename:1"))
 
         assert _answers(hasty) == [texts.try_again()]
         patient.session.released.set()
         await holding
-    finally:
-        for process in (patient, hasty):
-            process.session.released.set()
-            await asyncio.to_thread(lifecycle.stop, process.container)
 
 
 async def test_a_press_over_the_shared_budget_is_answered_and_costs_nothing_more(

@@ -33,11 +33,7 @@ async def test_an_update_that_died_before_it_was_recorded_gets_its_answer_again_
     bot: BotUnderTest, restarted: Restarted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await bot.send("/start")
-
-    async def die(*args: object) -> None:
-        raise ProcessDied
-
-    monkeypatch.setattr(bot.dispatcher.storage, "write", die)
+    _dies_before_recording(bot, monkeypatch)
     name = local_update(501, ADA, "Ada")
     with pytest.raises(ProcessDied):
         await bot.feed(name)  # registered and answered, then died before the record
@@ -81,11 +77,7 @@ async def test_a_rename_that_died_before_it_was_recorded_is_answered_renamed_aga
     await bot.send("/start")
     await bot.send("Ada")
     await bot.send("/rename")
-
-    async def die(*args: object) -> None:
-        raise ProcessDied
-
-    monkeypatch.setattr(bot.dispatcher.storage, "write", die)
+    _dies_before_recording(bot, monkeypatch)
     grace = local_update(800, ADA, "Grace")
     with pytest.raises(ProcessDied):
         await bot.feed(grace)  # renamed and answered, then died before the record
@@ -110,3 +102,12 @@ async def test_a_press_recorded_and_delivered_again_is_neither_handled_nor_answe
 
     assert restarted.requests == []  # no reply, no second answer, no edit
     assert await bot.state_of() == Forgetting.waiting_for_confirmation.state
+
+
+def _dies_before_recording(bot: BotUnderTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process "dies" at the write that would record the update as handled."""
+
+    async def die(*args: object) -> None:
+        raise ProcessDied
+
+    monkeypatch.setattr(bot.dispatcher.storage, "write", die)

@@ -30,9 +30,6 @@ def _confirmations() -> frozenset[str]:
     return frozenset(word.casefold() for word in in_every_language(texts.confirmation_word))
 
 
-_WAITING = Forgetting.waiting_for_confirmation.state
-
-
 @inject
 async def forget(
     message: Message,

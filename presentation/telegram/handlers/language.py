@@ -26,8 +26,7 @@ async def language_command(
     """Offer the languages, the one spoken now marked. A conversation in progress stays
     where it is."""
     current = await reply_language.settle(state)
-    reminder = texts.still_waiting(await state.get_state())
-    question = f"{texts.choose_language()}\n\n{reminder}" if reminder else texts.choose_language()
+    question = texts.with_reminder(texts.choose_language(), await state.get_state())
     await message.answer(question, reply_markup=buttons.language_buttons(current))
 
 
