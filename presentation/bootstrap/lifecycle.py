@@ -5,8 +5,8 @@
 server is tied to the thread that starts it, so the CLI starts it from the main thread.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from dependency_injector import providers
 
@@ -40,17 +40,22 @@ def stop(container: Container) -> None:
 
 @contextmanager
 def open_container(
-    settings: Settings, embedded_mongo: EmbeddedMongo | None = None, mode: str = "polling"
+    settings: Settings,
+    embedded_mongo: EmbeddedMongo | None = None,
+    mode: str = "polling",
+    starting: Callable[[], AbstractContextManager[None]] = nullcontext,
 ) -> Iterator[Container]:
     """A started container for `mode` (`polling`, `webhook` or `chat`), stopped on exit.
     `embedded_mongo` is a server the caller has already launched, so that it boots while
-    the caller does other work."""
+    the caller does other work. Starting runs inside `starting()` (the CLI's block that a
+    stop signal may end)."""
     container = Container(settings=settings)
     container.mode.override(providers.Object(mode))
     if embedded_mongo is not None:
         container.storage.embedded_mongo.override(providers.Object(embedded_mongo))
     try:
-        start(container)
+        with starting():
+            start(container)
         yield container
     finally:
         stop(container)

@@ -197,8 +197,8 @@ def _serve_with(
     from presentation.entrypoints.terminal_chat import chat_in_terminal  # noqa: PLC0415
     from presentation.entrypoints.webhook import run_webhook  # noqa: PLC0415
 
-    with open_container(settings, embedded, mode=mode) as container:
-        signals.check()
+    signals.check()  # aiogram took seconds to import
+    with open_container(settings, embedded, mode=mode, starting=signals.waiting) as container:
         try:
             if mode == "polling":
                 asyncio.run(run_polling(container))
