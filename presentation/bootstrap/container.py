@@ -183,6 +183,7 @@ class Container(containers.DeclarativeContainer):
         flood_control=flood_control,
         in_flight=in_flight,
         storage_budget_seconds=settings.provided.mongo_operation_timeout_seconds,
+        storage_updates_at_once=settings.provided.mongo_executor_threads,
         conversation_ttl_seconds=settings.provided.fsm_state_ttl_seconds,
         update_observers=providers.List(metrics.provided.observe_update),
         leases=providers.Selector(

@@ -25,6 +25,7 @@ from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
 from presentation.telegram.middlewares.lazy_fsm import LazyFSMMiddleware
 from presentation.telegram.middlewares.served_updates import ServedUpdates
+from presentation.telegram.middlewares.storage_admission import StorageAdmission
 from presentation.telegram.middlewares.time_budget import StorageTimeBudget
 from presentation.telegram.middlewares.update_log import HandlerName, UpdateLog, UpdateObserver
 from presentation.telegram.middlewares.user_order import UserOrder
@@ -38,6 +39,7 @@ def build_dispatcher(
     flood_control: FloodControl,
     in_flight: InFlightUpdates,
     storage_budget_seconds: float,
+    storage_updates_at_once: int = 64,
     conversation_ttl_seconds: float = 24 * 60 * 60,
     update_observers: Sequence[UpdateObserver] = (),
     leases: ConversationLeases | None = None,
@@ -50,8 +52,9 @@ def build_dispatcher(
     for each of `update_observers`) → aiogram's
     user context → the user's language (`show_profile` reads a choice kept with the profile)
     → only served updates go on → duplicate drop → flood control → the user's
-    lock (`isolation`) → the language as it is once the user's earlier updates are done →
-    one storage time budget → aiogram's error routing → lazy FSM.
+    lock (`isolation`) → at most `storage_updates_at_once` updates past this point (a burst
+    waits here, not for threads and connections) → the language as it is once the user's
+    earlier updates are done → one storage time budget → aiogram's error routing → lazy FSM.
 
     Inside, every pressed button's handler is wrapped by `AnswerEveryPress`, which answers
     the press however the handler ended; a press stopped before (not served, throttled, its
@@ -84,6 +87,7 @@ def build_dispatcher(
         *([DuplicateUpdates()] if leases is None else []),
         flood_control,
         UserOrder(isolation),
+        StorageAdmission(storage_updates_at_once),
         *(
             []
             if leases is None
