@@ -34,6 +34,7 @@ from presentation.bootstrap.telegram_session import telegram_session
 from presentation.telegram.dispatcher import build_dispatcher
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
+from presentation.telegram.middlewares.retry_failed import RetryFailedUpdates
 from presentation.telegram.middlewares.user_order import UserLocks
 
 
@@ -175,6 +176,13 @@ class Container(containers.DeclarativeContainer):
         per_minute=settings.provided.flood_per_minute,
     )
     user_locks = providers.Singleton(UserLocks)
+    # Only polling handles a failed update again itself: Telegram redelivers to a webhook.
+    retry_failed = providers.Selector(
+        mode,
+        polling=providers.Singleton(RetryFailedUpdates),
+        webhook=providers.Object(None),
+        chat=providers.Object(None),
+    )
     dispatcher = providers.Singleton(
         build_dispatcher,
         storage=storage.fsm_storage,
@@ -184,6 +192,7 @@ class Container(containers.DeclarativeContainer):
         in_flight=in_flight,
         storage_budget_seconds=settings.provided.mongo_operation_timeout_seconds,
         storage_updates_at_once=settings.provided.mongo_executor_threads,
+        retry_failed=retry_failed,
         conversation_ttl_seconds=settings.provided.fsm_state_ttl_seconds,
         update_observers=providers.List(metrics.provided.observe_update),
         leases=providers.Selector(

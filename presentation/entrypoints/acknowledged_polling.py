@@ -85,9 +85,14 @@ async def poll(
         try:
             await dispatcher.feed_update(bot, update)
         except Exception:
-            log.exception("update %d failed", update.update_id)
-        # Handled, well or not (a failure is not cured by handling it again); an update
-        # cancelled at exit is not: it stays unconfirmed and comes back.
+            # The dispatcher has tried it again for a while (`RetryFailedUpdates`): held
+            # back longer, it would hold back every later update too.
+            log.exception(
+                "update %d kept failing; confirmed to Telegram without being handled",
+                update.update_id,
+            )
+        # Finished, well or given up on; an update cancelled at exit is not: it stays
+        # unconfirmed and comes back.
         window.finish(update.update_id)
         finished.set()
 

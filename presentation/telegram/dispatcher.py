@@ -24,6 +24,7 @@ from presentation.telegram.middlewares.duplicate_updates import DuplicateUpdates
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
 from presentation.telegram.middlewares.lazy_fsm import LazyFSMMiddleware
+from presentation.telegram.middlewares.retry_failed import RetryFailedUpdates
 from presentation.telegram.middlewares.served_updates import ServedUpdates
 from presentation.telegram.middlewares.storage_admission import StorageAdmission
 from presentation.telegram.middlewares.time_budget import StorageTimeBudget
@@ -40,6 +41,7 @@ def build_dispatcher(
     in_flight: InFlightUpdates,
     storage_budget_seconds: float,
     storage_updates_at_once: int = 64,
+    retry_failed: RetryFailedUpdates | None = None,
     conversation_ttl_seconds: float = 24 * 60 * 60,
     update_observers: Sequence[UpdateObserver] = (),
     leases: ConversationLeases | None = None,
@@ -49,12 +51,13 @@ def build_dispatcher(
     """Routers over `storage`, with the update middlewares in this order, outermost first:
 
     in-flight count (so shutdown waits for error replies too) → one log line (and a record
-    for each of `update_observers`) → aiogram's
-    user context → the user's language (`show_profile` reads a choice kept with the profile)
-    → only served updates go on → duplicate drop → flood control → the user's
-    lock (`isolation`) → at most `storage_updates_at_once` updates past this point (a burst
-    waits here, not for threads and connections) → the language as it is once the user's
-    earlier updates are done → one storage time budget → aiogram's error routing → lazy FSM.
+    for each of `update_observers`) → aiogram's user context → the user's language
+    (`show_profile` reads a choice kept with the profile) → only served updates go on →
+    duplicate drop → flood control → the user's lock (`isolation`) → a failed update
+    handled again (`retry_failed`: polling, where nobody else delivers it again) → at most
+    `storage_updates_at_once` updates past this point (a burst waits here, not for threads
+    and connections) → the language as it is once the user's earlier updates are done →
+    one storage time budget → aiogram's error routing → lazy FSM.
 
     Inside, every pressed button's handler is wrapped by `AnswerEveryPress`, which answers
     the press however the handler ended; a press stopped before (not served, throttled, its
@@ -87,6 +90,7 @@ def build_dispatcher(
         *([DuplicateUpdates()] if leases is None else []),
         flood_control,
         UserOrder(isolation),
+        *([] if retry_failed is None else [retry_failed]),
         StorageAdmission(storage_updates_at_once),
         *(
             []

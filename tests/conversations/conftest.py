@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import pytest
 from aiogram import Bot, Dispatcher
+from aiogram.client.session.base import BaseSession
 from aiogram.enums import ChatType
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
@@ -313,6 +314,17 @@ class BotUnderTest:
         return self._next_update_id
 
 
+def fed_directly(settings: Settings, session: BaseSession) -> Container:
+    """The container of a bot whose updates the test feeds to its dispatcher itself,
+    answered by `session`. A failed update is the test's to see, as a webhook's would be:
+    polling's own retry of failed updates is tested with polling."""
+    container = Container(settings=settings)
+    container.bot_token.override(providers.Object(BOT_TOKEN))
+    container.bot_session.override(providers.Object(session))
+    container.retry_failed.override(providers.Object(None))
+    return container
+
+
 @pytest.fixture(
     params=[
         pytest.param("memory"),
@@ -346,12 +358,9 @@ def settings(backend: str, request: pytest.FixtureRequest) -> Settings:
 async def bot(
     backend: str, settings: Settings, request: pytest.FixtureRequest
 ) -> AsyncIterator[BotUnderTest]:
-    container = Container(settings=settings)
     requests: list[TelegramMethod[Any]] = []
     sent: list[Message] = []
-    container.bot_token.override(providers.Object(BOT_TOKEN))
-    session = LocalBotSession(requests.append, on_sent=sent.append)
-    container.bot_session.override(providers.Object(session))
+    container = fed_directly(settings, LocalBotSession(requests.append, on_sent=sent.append))
     if backend == "memory":
         container.storage.override(InMemoryStorage())
     await asyncio.to_thread(lifecycle.start, container)
@@ -391,10 +400,8 @@ class Restarted:
 async def restarted(settings: Settings) -> AsyncIterator[Restarted]:
     """(Wiring is per module, so from here on both bots' handlers take their use cases from
     this container; they share the database, so they behave the same.)"""
-    container = Container(settings=settings)
     requests: list[TelegramMethod[Any]] = []
-    container.bot_token.override(providers.Object(BOT_TOKEN))
-    container.bot_session.override(providers.Object(LocalBotSession(requests.append)))
+    container = fed_directly(settings, LocalBotSession(requests.append))
     await asyncio.to_thread(lifecycle.start, container)
     yield Restarted(container.dispatcher(), container.bot(), requests)
     await asyncio.to_thread(lifecycle.stop, container)

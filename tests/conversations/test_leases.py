@@ -14,7 +14,6 @@ from aiogram import Bot, Dispatcher
 from aiogram.methods import AnswerCallbackQuery, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
-from dependency_injector import providers
 
 from application.errors import ConversationBusy, ConversationLost, StorageUnavailable
 from infrastructure.embedded_mongo import EmbeddedMongo
@@ -24,7 +23,7 @@ from presentation.bootstrap.container import Container
 from presentation.entrypoints.local_session import LocalBotSession
 from presentation.entrypoints.terminal_chat import local_button_press, local_update
 from presentation.telegram import texts
-from tests.conversations.conftest import ADA, BOT_TOKEN, ProcessDied
+from tests.conversations.conftest import ADA, ProcessDied, fed_directly
 
 pytestmark = pytest.mark.mongo
 
@@ -136,11 +135,9 @@ async def processes(settings: Settings, spans: Spans) -> AsyncIterator[tuple[Pro
 
 
 async def _start(name: str, settings: Settings, spans: Spans) -> Process:
-    container = Container(settings=settings)
     requests: list[TelegramMethod[Any]] = []
     session = HeldReplies(requests)
-    container.bot_token.override(providers.Object(BOT_TOKEN))
-    container.bot_session.override(providers.Object(session))
+    container = fed_directly(settings, session)
     await asyncio.to_thread(lifecycle.start, container)
     dispatcher = container.dispatcher()
     dispatcher.message.middleware(spans.recorder(name))

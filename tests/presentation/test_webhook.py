@@ -162,6 +162,7 @@ def settings() -> Settings:
         webhook_host="127.0.0.1",
         webhook_port=free_loopback_port(),
         webhook_path=PATH,
+        event_isolation="local",  # one replica, on the in-memory storage
         shutdown_grace_seconds=5,
         mongo_operation_timeout_ms=1000,
         flood_burst=10_000,
@@ -175,6 +176,7 @@ async def webhook(
     caplog.set_level(logging.DEBUG)
     api = HeldBotApi(settings.webhook_port)
     container = Container(settings=settings)
+    container.mode.override(providers.Object("webhook"))
     container.bot_token.override(providers.Object(BOT_TOKEN))
     container.bot_session.override(providers.Object(api))
     container.storage.override(InMemoryStorage())

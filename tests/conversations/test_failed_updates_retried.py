@@ -1,0 +1,77 @@
+"""Polling handles a failed update again itself (nobody else delivers it again), inside the
+user's turn: none of the user's later messages overtakes it."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.methods.base import TelegramType
+from dependency_injector import providers
+
+from infrastructure.settings import Settings
+from presentation.bootstrap import lifecycle
+from presentation.bootstrap.container import Container
+from presentation.entrypoints.local_session import LocalBotSession
+from presentation.entrypoints.terminal_chat import local_update
+from presentation.telegram import texts
+from presentation.telegram.middlewares.retry_failed import RetryFailedUpdates
+from tests.conversations.conftest import ADA, InMemoryStorage, fed_directly
+
+
+class RefusesFirstReplies(LocalBotSession):
+    """The Bot API refuses the first `failures` messages (a reply, then its apology)."""
+
+    def __init__(self, failures: int) -> None:
+        self.sent: list[str] = []
+        super().__init__(self._record)
+        self.failures = failures
+
+    def _record(self, method: TelegramMethod[Any]) -> None:
+        if isinstance(method, SendMessage):
+            self.sent.append(method.text)
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - the base class fixes the signature
+    ) -> TelegramType:
+        if isinstance(method, SendMessage) and self.failures:
+            self.failures -= 1
+            raise TelegramNetworkError(method=method, message="connection reset")
+        return await super().make_request(bot, method, timeout)
+
+
+@pytest.fixture
+async def polling_bot(
+    backend: str, settings: Settings
+) -> AsyncIterator[tuple[Container, RefusesFirstReplies]]:
+    """The container as `profilebot polling` has it, retrying quickly."""
+    session = RefusesFirstReplies(failures=2)
+    container = fed_directly(settings, session)
+    container.mode.override(providers.Object("polling"))
+    quick = RetryFailedUpdates(first_delay_seconds=0.05, longest_delay_seconds=0.1)
+    container.retry_failed.override(providers.Object(quick))
+    if backend == "memory":
+        container.storage.override(InMemoryStorage())
+    await asyncio.to_thread(lifecycle.start, container)
+    yield container, session
+    await asyncio.to_thread(lifecycle.stop, container)
+
+
+async def test_a_failed_message_is_handled_again_before_the_users_next_one(
+    polling_bot: tuple[Container, RefusesFirstReplies],
+) -> None:
+    container, session = polling_bot
+    dispatcher, bot = container.dispatcher(), container.bot()
+
+    await asyncio.gather(
+        dispatcher.feed_update(bot, local_update(1, ADA, "/start")),
+        dispatcher.feed_update(bot, local_update(2, ADA, "Ada")),
+    )
+
+    assert session.sent == [texts.ask_name(), texts.registered("Ada")]

@@ -1,0 +1,72 @@
+"""Polling's failed updates are handled again, for a while, each try on a fresh copy of the
+middleware data; a button press is not, as it was answered when it failed."""
+
+import logging
+from typing import Any
+
+import pytest
+from aiogram.types import CallbackQuery, TelegramObject, Update
+
+from presentation.telegram.middlewares.retry_failed import RetryFailedUpdates
+from tests.presentation.conftest import private_update
+
+QUICK = {"first_delay_seconds": 0.01, "longest_delay_seconds": 0.02}
+
+
+class Failing:
+    """Fails the first `failures` tries, then answers; records what each try was given."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.tries: list[dict[str, Any]] = []
+
+    async def __call__(self, _event: TelegramObject, data: dict[str, Any]) -> str:
+        self.tries.append(data)
+        data["put by an inner middleware"] = len(self.tries)
+        if len(self.tries) <= self.failures:
+            raise RuntimeError(f"try {len(self.tries)} failed")
+        return "handled"
+
+
+async def test_an_update_that_failed_is_handled_again_until_it_succeeds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handler = Failing(failures=2)
+    retry = RetryFailedUpdates(retry_for_seconds=60, **QUICK)
+
+    result = await retry(handler, private_update(5, 7, "Grace"), {"outer": True})
+
+    assert result == "handled"
+    assert len(handler.tries) == 3
+    assert [try_ for try_ in handler.tries] == [
+        {"outer": True, "put by an inner middleware": n} for n in (1, 2, 3)
+    ]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert all("update 5 failed (RuntimeError" in warning for warning in warnings)
+
+
+async def test_an_update_that_keeps_failing_is_let_through_once_its_time_is_up() -> None:
+    handler = Failing(failures=1_000)
+    retry = RetryFailedUpdates(retry_for_seconds=0.1, **QUICK)
+
+    with pytest.raises(RuntimeError):
+        await retry(handler, private_update(5, 7, "Grace"), {})
+
+    assert 2 <= len(handler.tries) < 1_000
+
+
+async def test_a_failed_press_is_not_tried_again() -> None:
+    handler = Failing(failures=1)
+    retry = RetryFailedUpdates(retry_for_seconds=60, **QUICK)
+    press = Update(
+        update_id=6,
+        callback_query=CallbackQuery.model_validate(
+            {"id": "q", "from": {"id": 7, "is_bot": False, "first_name": "A"}, "chat_instance": "c"}
+        ),
+    )
+
+    with pytest.raises(RuntimeError):
+        await retry(handler, press, {})
+
+    assert len(handler.tries) == 1
