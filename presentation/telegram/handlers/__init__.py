@@ -7,7 +7,11 @@ for a name is handled as that command and never stored as a name. Every handler 
 
 from aiogram import Router
 
-from presentation.telegram.filters import PrivateChatButton, PrivateChatUser
+from presentation.telegram.filters import (
+    PrivateChatButton,
+    PrivateChatUser,
+    refuse_state_filters,
+)
 from presentation.telegram.handlers import (
     errors,
     forgetting,
@@ -40,4 +44,5 @@ def build_router() -> Router:
         general.fallback_router(),
         errors.router(),
     )
+    refuse_state_filters(root)
     return root
