@@ -9,6 +9,7 @@ from functools import cache
 from aiogram.fsm.state import State, StatesGroup
 
 from presentation.telegram import texts
+from presentation.telegram.translation import _
 
 
 class Question(State):
@@ -23,18 +24,23 @@ class Question(State):
 
 class Registration(StatesGroup):
     waiting_for_name = Question(
-        cancelled=texts.registration_cancelled, reminder=texts.waiting_for_name
+        cancelled=lambda: _("Registration cancelled. Send /start whenever you like."),
+        reminder=lambda: _("I'm still waiting for your name (or /cancel)."),
     )
 
 
 class Renaming(StatesGroup):
     waiting_for_new_name = Question(
-        cancelled=texts.renaming_cancelled, reminder=texts.waiting_for_new_name
+        cancelled=lambda: _("Renaming cancelled. Your name is unchanged."),
+        reminder=lambda: _("I'm still waiting for your new name (or /cancel)."),
     )
 
 
 class Forgetting(StatesGroup):
-    waiting_for_confirmation = Question(cancelled=texts.kept, reminder=texts.waiting_for_yes)
+    waiting_for_confirmation = Question(
+        cancelled=texts.kept,  # as if the user had answered "keep it"
+        reminder=lambda: _("Tap “Yes, delete it” or send YES to delete your profile, or /cancel."),
+    )
 
 
 def groups() -> list[type[StatesGroup]]:

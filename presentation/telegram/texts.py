@@ -1,4 +1,5 @@
-"""Every word the bot says, in one place, in the language of the update being handled (see
+"""Every word the bot says, but those declared with a command (`commands`) or a conversation
+state (`states`), in the language of the update being handled (see
 `presentation.telegram.translation`). Replies are plain text: names are never markup, and
 never translated: they are put into a translated sentence, as typed.
 
@@ -184,26 +185,6 @@ def invalid_name(problem: NameProblem) -> str:
 def cancelled() -> str:
     """What /cancel says when it ends a conversation that has no words of its own."""
     return _("Cancelled.")
-
-
-def registration_cancelled() -> str:
-    return _("Registration cancelled. Send /start whenever you like.")
-
-
-def renaming_cancelled() -> str:
-    return _("Renaming cancelled. Your name is unchanged.")
-
-
-def waiting_for_name() -> str:
-    return _("I'm still waiting for your name (or /cancel).")
-
-
-def waiting_for_new_name() -> str:
-    return _("I'm still waiting for your new name (or /cancel).")
-
-
-def waiting_for_yes() -> str:
-    return _("Tap “Yes, delete it” or send YES to delete your profile, or /cancel.")
 
 
 def unknown_input(text: str | None) -> str:

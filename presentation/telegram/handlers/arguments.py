@@ -167,8 +167,7 @@ class You:
         return profile
 
     async def end_conversation(self) -> None:
-        """Leave the conversation, its keyboard's question with it, keeping a language chosen
-        without a profile."""
+        """Clear the conversation, keeping a language chosen without a profile."""
         await self._settle()
         if self._state is not None:
             await end_conversation(self._state)
