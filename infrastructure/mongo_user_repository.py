@@ -37,10 +37,10 @@ class MongoUserRepository:
         document = await self._executor.run(
             self._users.find_one, {"telegram_id": user_id.value}, {"_id": False}
         )
-        return None if document is None else _to_user(document)
+        return None if document is None else user_from_document(document)
 
     async def add(self, user: User) -> None:
-        if not await self._executor.run(insert_unless_taken, self._users, _to_document(user)):
+        if not await self._executor.run(insert_unless_taken, self._users, user_document(user)):
             raise UserAlreadyExists(user.id.value)
 
     async def change_name(
@@ -67,7 +67,8 @@ class MongoUserRepository:
         if before is None:
             return None
         renamed_by = before.get("renamed_by")
-        return NameChange(_to_user(before), renamed_by if isinstance(renamed_by, int) else None)
+        last_renamed_by = renamed_by if isinstance(renamed_by, int) else None
+        return NameChange(user_from_document(before), last_renamed_by)
 
     async def set_language(self, user_id: UserId, language: Language, at: datetime) -> User | None:
         after = await self._executor.run(
@@ -86,14 +87,14 @@ class MongoUserRepository:
             {"_id": False},
             return_document=ReturnDocument.AFTER,
         )
-        return None if after is None else _to_user(after)
+        return None if after is None else user_from_document(after)
 
     async def remove(self, user_id: UserId) -> User | None:
         # One findAndModify: the user as they were comes with the delete.
         removed = await self._executor.run(
             self._users.find_one_and_delete, {"telegram_id": user_id.value}, {"_id": False}
         )
-        return None if removed is None else _to_user(removed)
+        return None if removed is None else user_from_document(removed)
 
 
 def insert_unless_taken(users: Collection[Document], document: Document) -> bool:
@@ -105,7 +106,9 @@ def insert_unless_taken(users: Collection[Document], document: Document) -> bool
     return True
 
 
-def _to_document(user: User) -> Document:
+def user_document(user: User) -> Document:
+    """The document that stores `user`: the one mapping, which the tests' in-memory records
+    use too. A new stored field joins here and in `user_from_document`."""
     document: Document = {
         "telegram_id": user.id.value,
         "name": user.name.value,
@@ -117,7 +120,8 @@ def _to_document(user: User) -> Document:
     return document
 
 
-def _to_user(document: Document) -> User:
+def user_from_document(document: Document) -> User:
+    """The user a stored document holds (fields the domain does not know are ignored)."""
     return User(
         id=UserId(document["telegram_id"]),
         name=UserName(document["name"]),

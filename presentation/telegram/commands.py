@@ -1,25 +1,94 @@
-"""The command menu Telegram shows next to the message box, in each language the bot speaks:
+"""The bot's commands, declared once (`COMMANDS`): the routers' filters, the /help text and
+the command menu all come from it.
+
 Telegram shows a user the menu registered for their chat (a language chosen with /language),
 else the one for their interface language, else the default."""
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command
 from aiogram.types import BotCommand, BotCommandScopeChat
 
-from presentation.telegram import texts
-from presentation.telegram.translation import DEFAULT, LANGUAGES, speaking
+from presentation.telegram.translation import DEFAULT, LANGUAGES, _, speaking
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandEntry:
+    """A command: its name, the other names it answers to, its line in the menu and its line
+    in /help (both in the current language)."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    menu: Callable[[], str]
+    help: Callable[[], str]
+
+    def filter(self) -> Command:
+        """Matches the command by any of its names, as a router registers it."""
+        return Command(self.name, *self.aliases)
+
+
+START: Final = CommandEntry(
+    name="start",
+    menu=lambda: _("Register"),
+    help=lambda: _("register (I'll ask for your name)"),
+)
+ME: Final = CommandEntry(
+    name="me",
+    aliases=("profile", "details"),
+    menu=lambda: _("Show your profile"),
+    help=lambda: _("show your profile"),
+)
+RENAME: Final = CommandEntry(
+    name="rename",
+    aliases=("update_name",),
+    menu=lambda: _("Change your name"),
+    help=lambda: _("change your name"),
+)
+FORGET: Final = CommandEntry(
+    name="forget",
+    menu=lambda: _("Delete your profile"),
+    help=lambda: _("delete your profile (I'll ask first)"),
+)
+LANGUAGE: Final = CommandEntry(
+    name="language",
+    menu=lambda: _("Choose the language"),
+    help=lambda: _("choose the language I speak"),
+)
+CANCEL: Final = CommandEntry(
+    name="cancel",
+    menu=lambda: _("Stop what we're doing"),
+    help=lambda: _("stop what we're doing"),
+)
+HELP: Final = CommandEntry(
+    name="help", menu=lambda: _("What I can do"), help=lambda: _("this message")
+)
+COMMANDS: Final = (START, ME, RENAME, FORGET, LANGUAGE, CANCEL, HELP)
+"""Every command, in the order of the menu and of /help: a new one joins here, and a router
+registers its handler with `entry.filter()`."""
+
+
+def help_lines() -> list[str]:
+    """/help's line for each command, in the current language."""
+    return [f"/{entry.name} – {_with_aliases(entry)}" for entry in COMMANDS]
+
+
+def _with_aliases(entry: CommandEntry) -> str:
+    if not entry.aliases:
+        return entry.help()
+    aliases = ", ".join(f"/{alias}" for alias in entry.aliases)
+    return _("{help} (also {aliases})").format(help=entry.help(), aliases=aliases)
+
+
 def bot_commands() -> list[BotCommand]:
     """The menu in the current language."""
-    return [
-        BotCommand(command=command, description=description)
-        for command, description in texts.command_descriptions().items()
-    ]
+    return [BotCommand(command=entry.name, description=entry.menu()) for entry in COMMANDS]
 
 
 def menus() -> dict[str | None, list[BotCommand]]:

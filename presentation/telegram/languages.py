@@ -3,12 +3,13 @@ Telegram's `language_code` (`ru-*` → Russian), else English.
 
 The choice is stored with the profile, or, for a user without one, in the conversation's
 data (`LANGUAGE_KEY`). Finding it must not cost a step its round-trip budget, so it is settled
-lazily, once per update, before its first text, from what the step reads anyway: a handler
-that has read the profile passes it; any other reads it (one round trip, within every
-step's budget), and the conversation, which the step has read already. Until then (and for
-`/help`, which reads nothing, flood warnings and outage apologies) the update speaks the
-language this process last settled for the user, else Telegram's: after a restart, or on
-another replica, that is Telegram's until the user's first step that reads.
+lazily, once per update, before its first text, from what the step reads anyway: what a
+handler reads through `handlers.arguments.You` settles it; a step that reads no profile
+reads it (one round trip, within every step's budget), and the conversation, which the
+step has read already. Until then (and for `/help`, which reads nothing, flood warnings and
+outage apologies) the update speaks the language this process last settled for the user,
+else Telegram's: after a restart, or on another replica, that is Telegram's until the
+user's first step that reads.
 """
 
 from collections import OrderedDict
@@ -29,11 +30,11 @@ LANGUAGE_KEY: Final = "language"
 REPLY_LANGUAGE_KEY: Final = "reply_language"
 
 
-class _Unknown:
-    pass
+class Unknown:
+    """The type of `UNKNOWN`."""
 
 
-UNKNOWN: Final = _Unknown()
+UNKNOWN: Final = Unknown()
 """Passed for a profile the step has not read."""
 
 
@@ -67,6 +68,10 @@ class ReplyLanguage:
         """What Telegram says the user speaks."""
 
     @property
+    def user(self) -> User:
+        return self._user
+
+    @property
     def provisional(self) -> str:
         """What to speak until settled: the language this process last settled for the
         user, else Telegram's."""
@@ -79,7 +84,7 @@ class ReplyLanguage:
             use(self.provisional)
 
     async def settle(
-        self, state: FSMContext | None, profile: UserProfile | _Unknown | None = UNKNOWN
+        self, state: FSMContext | None, profile: UserProfile | Unknown | None = UNKNOWN
     ) -> str:
         """Find the user's language and speak it from here on; `profile` is the user's
         profile as this step read it (None: none), if it did. The choice kept with the
@@ -106,9 +111,9 @@ class ReplyLanguage:
         self._last_settled.put(self._user.id, self.telegram)
 
     async def _chosen(
-        self, state: FSMContext | None, profile: UserProfile | _Unknown | None
+        self, state: FSMContext | None, profile: UserProfile | Unknown | None
     ) -> str | None:
-        if isinstance(profile, _Unknown):
+        if isinstance(profile, Unknown):
             try:
                 profile = await self._profiles.execute(ShowProfileRequest(user_id=self._user.id))
             except UserNotRegistered:

@@ -1,4 +1,5 @@
-"""Every word the bot says, in one place, in the language of the update being handled (see
+"""Every word the bot says, but those declared with a command (`commands`) or a conversation
+state (`states`), in the language of the update being handled (see
 `presentation.telegram.translation`). Replies are plain text: names are never markup, and
 never translated: they are put into a translated sentence, as typed.
 
@@ -10,22 +11,14 @@ from datetime import datetime
 from babel.dates import format_date
 
 from domain.user_name import MAX_NAME_LENGTH, NameProblem
-from presentation.telegram.states import Forgetting, Registration, Renaming
+from presentation.telegram import commands
 from presentation.telegram.translation import _, current_language, ngettext
 
 
 def help_text() -> str:
-    return _(
-        "I keep a small profile for you: a name and the date you registered.\n"
-        "\n"
-        "/start – register (I'll ask for your name)\n"
-        "/me – show your profile (also /profile, /details)\n"
-        "/rename – change your name (also /update_name)\n"
-        "/forget – delete your profile (I'll ask first)\n"
-        "/language – choose the language I speak\n"
-        "/cancel – stop what we're doing\n"
-        "/help – this message"
-    )
+    """What the bot does, and a line for each command (`commands.COMMANDS`)."""
+    intro = _("I keep a small profile for you: a name and the date you registered.")
+    return "\n".join([intro, "", *commands.help_lines()])
 
 
 def ask_name() -> str:
@@ -189,31 +182,9 @@ def invalid_name(problem: NameProblem) -> str:
     )
 
 
-def cancelled(state: str | None) -> str:
-    if state == Registration.waiting_for_name.state:
-        return _("Registration cancelled. Send /start whenever you like.")
-    if state == Renaming.waiting_for_new_name.state:
-        return _("Renaming cancelled. Your name is unchanged.")
-    if state == Forgetting.waiting_for_confirmation.state:
-        return kept()
+def cancelled() -> str:
+    """What /cancel says when it ends a conversation that has no words of its own."""
     return _("Cancelled.")
-
-
-def still_waiting(state: str | None) -> str:
-    """The reminder alone: what a button pressed again is answered with."""
-    if state == Registration.waiting_for_name.state:
-        return _("I'm still waiting for your name (or /cancel).")
-    if state == Renaming.waiting_for_new_name.state:
-        return _("I'm still waiting for your new name (or /cancel).")
-    if state == Forgetting.waiting_for_confirmation.state:
-        return _("Tap “Yes, delete it” or send YES to delete your profile, or /cancel.")
-    return ""
-
-
-def with_reminder(text: str, state: str | None) -> str:
-    """Append what the bot is still waiting for, so a side command doesn't lose the thread."""
-    reminder = still_waiting(state)
-    return f"{text}\n\n{reminder}" if reminder else text
 
 
 def unknown_input(text: str | None) -> str:
@@ -223,19 +194,6 @@ def unknown_input(text: str | None) -> str:
             command=command
         )
     return _("I didn't get that. Send /help to see what I can do.")
-
-
-def command_descriptions() -> dict[str, str]:
-    """The command menu's descriptions, by command."""
-    return {
-        "start": _("Register"),
-        "me": _("Show your profile"),
-        "rename": _("Change your name"),
-        "forget": _("Delete your profile"),
-        "language": _("Choose the language"),
-        "cancel": _("Stop what we're doing"),
-        "help": _("What I can do"),
-    }
 
 
 def _name_problem(problem: NameProblem) -> str:

@@ -48,6 +48,7 @@ from domain.user import User as DomainUser
 from domain.user import UserId
 from domain.user_name import UserName
 from infrastructure.mongo_client import Document
+from infrastructure.mongo_user_repository import user_document
 from infrastructure.settings import Settings
 from presentation.bootstrap import lifecycle
 from presentation.bootstrap.container import Container
@@ -115,9 +116,7 @@ class MongoRecords:
         return list(self.database["users"].find({}, {"_id": False}))
 
     def put_user(self, user_id: int, name: str) -> None:
-        now = _now()
-        document = {"telegram_id": user_id, "name": name, "created_at": now, "updated_at": now}
-        self.database["users"].insert_one(document)
+        self.database["users"].insert_one(user_document(_registered(user_id, name)))
 
     def delete_users(self) -> None:
         self.database["users"].delete_many({})
@@ -135,19 +134,10 @@ class MemoryRecords:
         self._conversations = conversations
 
     def users(self) -> list[Document]:
-        return [
-            {
-                "telegram_id": user.id.value,
-                "name": user.name.value,
-                "created_at": user.created_at,
-                "updated_at": user.updated_at,
-            }
-            | ({"language": user.language.code} if user.language else {})
-            for user in self._users.users.values()
-        ]
+        return [user_document(user) for user in self._users.users.values()]
 
     def put_user(self, user_id: int, name: str) -> None:
-        user = DomainUser.register(UserId(user_id), UserName(name), _now())
+        user = _registered(user_id, name)
         self._users.users[user.id] = user
 
     def delete_users(self) -> None:
@@ -410,6 +400,11 @@ async def restarted(settings: Settings) -> AsyncIterator[Restarted]:
 def _inline_buttons(message: Message) -> list[InlineKeyboardButton]:
     markup = message.reply_markup
     return [b for row in markup.inline_keyboard for b in row] if markup is not None else []
+
+
+def _registered(user_id: int, name: str) -> DomainUser:
+    """A user registered just now, as a test puts them behind the bot's back."""
+    return DomainUser.register(UserId(user_id), UserName(name), _now())
 
 
 def _now() -> datetime:

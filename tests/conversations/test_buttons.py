@@ -14,7 +14,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import User
 
 from presentation.entrypoints.terminal_chat import local_update
-from presentation.telegram import texts
+from presentation.telegram import states, texts
 from presentation.telegram.states import Forgetting, Registration, Renaming
 from tests.conversations.conftest import ADA, BotUnderTest
 
@@ -123,7 +123,10 @@ async def test_the_keyboard_goes_when_the_question_before_deleting_ends_renaming
     else:
         replies = await bot.press(texts.delete_button())
 
-    assert replies == [texts.cancelled(Renaming.waiting_for_new_name.state), texts.confirm_forget()]
+    assert replies == [
+        states.cancelled(Renaming.waiting_for_new_name.state),
+        texts.confirm_forget(),
+    ]
 
     assert bot.keyboard() == []
     assert await bot.state_of() == Forgetting.waiting_for_confirmation.state
@@ -259,7 +262,7 @@ async def test_rename_pressed_twice_asks_once(bot: BotUnderTest) -> None:
 
     assert await bot.press(texts.rename_button(), on=profile) == []
 
-    assert _answers(bot) == [None, texts.still_waiting(Renaming.waiting_for_new_name.state)]
+    assert _answers(bot) == [None, states.still_waiting(Renaming.waiting_for_new_name.state)]
     assert await bot.state_of() == Renaming.waiting_for_new_name.state
 
 
@@ -272,7 +275,7 @@ async def test_delete_pressed_twice_asks_once(bot: BotUnderTest) -> None:
     assert await bot.press(texts.delete_button(), on=profile) == []
 
     state = Forgetting.waiting_for_confirmation.state
-    assert _answers(bot) == [None, texts.still_waiting(state)]
+    assert _answers(bot) == [None, states.still_waiting(state)]
     assert await bot.state_of() == state
 
 

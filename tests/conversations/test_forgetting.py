@@ -1,6 +1,6 @@
 import pytest
 
-from presentation.telegram import texts
+from presentation.telegram import states, texts
 from presentation.telegram.states import Forgetting
 from tests.conversations.conftest import BotUnderTest
 
@@ -40,7 +40,7 @@ async def test_cancel_and_other_commands_keep_the_profile(bot: BotUnderTest) -> 
     await bot.send("/forget")
 
     [profile] = await bot.send("/me")
-    assert profile.endswith(texts.with_reminder("", Forgetting.waiting_for_confirmation.state))
+    assert profile.endswith(states.with_reminder("", Forgetting.waiting_for_confirmation.state))
     assert await bot.send("/cancel") == [texts.kept()]
     assert await bot.send("yes") != [texts.forgotten()]
     assert len(bot.stored_users()) == 1

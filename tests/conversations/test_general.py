@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from presentation.telegram import texts
+from presentation.telegram import states, texts
 from presentation.telegram.commands import bot_commands
 from presentation.telegram.states import Registration, Renaming
 from tests.conversations.conftest import BotUnderTest
@@ -27,7 +27,7 @@ async def test_help_while_waiting_for_a_name_keeps_the_question_open(bot: BotUnd
 async def test_cancel_leaves_registration(bot: BotUnderTest) -> None:
     await bot.send("/start")
 
-    assert await bot.send("/cancel") == [texts.cancelled(Registration.waiting_for_name.state)]
+    assert await bot.send("/cancel") == [states.cancelled(Registration.waiting_for_name.state)]
     assert await bot.state_of() is None
     assert bot.stored_users() == []
 
@@ -37,7 +37,7 @@ async def test_cancel_leaves_renaming_with_the_name_unchanged(bot: BotUnderTest)
     await bot.send("Ada")
     await bot.send("/rename")
 
-    assert await bot.send("/cancel") == [texts.cancelled(Renaming.waiting_for_new_name.state)]
+    assert await bot.send("/cancel") == [states.cancelled(Renaming.waiting_for_new_name.state)]
     assert await bot.state_of() is None
     assert await bot.send("Grace") == [texts.unknown_input("Grace")]
     assert [u["name"] for u in bot.stored_users()] == ["Ada"]

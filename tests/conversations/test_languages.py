@@ -12,7 +12,7 @@ from aiogram.types import BotCommandScopeChat, Message, User
 
 from domain.user_name import NameProblem
 from presentation.entrypoints.terminal_chat import local_update
-from presentation.telegram import texts
+from presentation.telegram import states, texts
 from presentation.telegram.states import Forgetting, Registration, Renaming
 from presentation.telegram.translation import speaking
 from tests.conversations.conftest import ADA, BotUnderTest, Restarted
@@ -81,7 +81,7 @@ async def test_renaming_is_in_russian(bot: BotUnderTest) -> None:
     assert await _say(bot, "Руся") == [ru(texts.renamed, "Руся")]
     assert await _say(bot, "/rename") == [ru(texts.ask_new_name, "Руся")]
     assert await _tap(bot, "❌ Отмена") == [
-        ru(texts.cancelled, Renaming.waiting_for_new_name.state)
+        ru(states.cancelled, Renaming.waiting_for_new_name.state)
     ]
 
 
@@ -161,7 +161,7 @@ async def test_a_choice_made_before_registering_goes_with_the_conversation_into_
     assert bot.stored_users() == []
     assert await bot.send("/cancel") == [ru(texts.nothing_to_cancel)]
     assert await bot.send("/start") == [ru(texts.ask_name)]
-    assert await bot.tap("❌ Отмена") == [ru(texts.cancelled, Registration.waiting_for_name.state)]
+    assert await bot.tap("❌ Отмена") == [ru(states.cancelled, Registration.waiting_for_name.state)]
     assert await bot.send("/start") == [ru(texts.ask_name)]
     assert await bot.send("Ada") == [ru(texts.registered, "Ada")]
     assert [u.get("language") for u in bot.stored_users()] == ["ru"]
@@ -257,7 +257,7 @@ async def test_language_keeps_the_conversation_in_progress(
     [reply] = await _say(bot, "/language")
     await _press(bot, "English")
 
-    assert reply.endswith(ru(texts.still_waiting, state))
+    assert reply.endswith(ru(states.still_waiting, state))
     assert await bot.state_of(RUSLAN) == state
 
 
@@ -303,7 +303,7 @@ async def test_a_name_keyboard_showing_comes_again_in_the_language_chosen(
     await _press(bot, "English")
 
     assert bot.keyboard(RUSLAN) == ["Руслан", "❌ Cancel"]
-    assert await _tap(bot, "❌ Cancel") == [texts.cancelled(Registration.waiting_for_name.state)]
+    assert await _tap(bot, "❌ Cancel") == [states.cancelled(Registration.waiting_for_name.state)]
 
 
 @pytest.mark.mongo
@@ -332,7 +332,7 @@ async def test_an_update_that_waited_for_the_choice_speaks_the_language_chosen(
         (["/rename"], lambda: ru(texts.not_registered)),
         (
             ["/start", "Руслан", "/rename", "/me"],
-            lambda: ru(texts.still_waiting, Renaming.waiting_for_new_name.state),
+            lambda: ru(states.still_waiting, Renaming.waiting_for_new_name.state),
         ),
     ],
     ids=["already-registered", "name-unchanged", "nothing-to-forget", "not-registered", "reminder"],
@@ -365,7 +365,7 @@ async def test_a_second_press_of_rename_is_answered_in_russian(bot: BotUnderTest
 
     await _press(bot, "✏️ Изменить имя", on=profile)
 
-    assert _answers(bot)[-1] == ru(texts.still_waiting, Renaming.waiting_for_new_name.state)
+    assert _answers(bot)[-1] == ru(states.still_waiting, Renaming.waiting_for_new_name.state)
 
 
 @pytest.mark.mongo

@@ -1,6 +1,6 @@
 import pytest
 
-from presentation.telegram import texts
+from presentation.telegram import states, texts
 from presentation.telegram.states import Renaming
 from tests.conversations.conftest import BotUnderTest
 
@@ -30,5 +30,5 @@ async def test_looking_at_the_profile_mid_rename_keeps_the_rename_open(bot: BotU
 
     [reply] = await bot.send("/me")
 
-    assert reply.endswith(texts.with_reminder("", Renaming.waiting_for_new_name.state).strip())
+    assert reply.endswith(states.with_reminder("", Renaming.waiting_for_new_name.state).strip())
     assert await bot.send("Grace") == [texts.renamed("Grace")]

@@ -1,6 +1,6 @@
 import pytest
 
-from presentation.telegram import texts
+from presentation.telegram import states, texts
 from presentation.telegram.states import Registration
 from tests.conversations.conftest import ADA, BotUnderTest
 
@@ -74,7 +74,9 @@ async def test_a_command_while_waiting_for_a_name_is_that_command(bot: BotUnderT
 
     [reply] = await bot.send("/me")
 
-    assert reply == texts.with_reminder(texts.not_registered(), Registration.waiting_for_name.state)
+    assert reply == states.with_reminder(
+        texts.not_registered(), Registration.waiting_for_name.state
+    )
     assert bot.stored_users() == []
     assert await bot.state_of() == Registration.waiting_for_name.state
     assert await bot.send("Ada") == [texts.registered("Ada")]

@@ -3,7 +3,7 @@ in these tests): a slow database gets an apology within it, not after each call'
 
 import time
 
-from presentation.telegram import texts
+from presentation.telegram import states, texts
 from presentation.telegram.states import Registration
 from tests.conftest import FailPoints
 from tests.conversations.conftest import ONE_PROCESS_MONGO, BotUnderTest
@@ -35,7 +35,7 @@ async def test_each_update_gets_a_fresh_budget(bot: BotUnderTest, fail_points: F
 
     # Each step reads twice (0.6 s of its 1 s); the two steps together take longer.
     assert await bot.send("/start") == [texts.ask_name()]
-    assert await bot.send("/cancel") == [texts.cancelled(Registration.waiting_for_name.state)]
+    assert await bot.send("/cancel") == [states.cancelled(Registration.waiting_for_name.state)]
 
 
 async def test_the_write_after_the_reply_is_not_starved_by_a_slow_step(

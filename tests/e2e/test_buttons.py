@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from presentation.telegram import texts
+from presentation.telegram import states, texts
 from presentation.telegram.buttons import ForgetAnswer, ForgetButton
 from presentation.telegram.states import Forgetting
 from tests.e2e.fake_bot_api import FakeBotApi, SentMessage
@@ -67,7 +67,7 @@ def test_a_second_tap_on_a_used_button_is_answered_and_changes_nothing(
 
     taps = bot_api.double_tap(ADA, texts.delete_button())
     bot_api.wait_for_answer(taps[1])
-    still_asking = texts.still_waiting(Forgetting.waiting_for_confirmation.state)
+    still_asking = states.still_waiting(Forgetting.waiting_for_confirmation.state)
     assert _answer_texts(bot_api, *taps) == [None, still_asking]
     assert bot_api.replies_to(ADA).count(texts.confirm_forget()) == 1
 

@@ -1,35 +1,24 @@
 """A guard for the lazy FSM: it never provides `raw_state`, which aiogram's `StateFilter`
 (and a bare `State` used as a filter) reads, so such a handler would silently never match.
-Every state filter must be `InState`."""
+Every state filter must be `InState`, and building the router refuses any other."""
 
-from collections.abc import Iterator
-
+import pytest
 from aiogram import Router
 from aiogram.filters import StateFilter
-from aiogram.fsm.state import State
 from aiogram.fsm.storage.memory import MemoryStorage
 
 from application.show_profile import ShowProfile
 from presentation.telegram.dispatcher import build_dispatcher
-from presentation.telegram.filters import InState
+from presentation.telegram.filters import (
+    InState,
+    refuse_state_filters,
+    state_filters_aiogram_would_read,
+)
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
 from presentation.telegram.middlewares.user_order import UserLocks
 from presentation.telegram.states import Registration
 from tests.unit.fakes import InMemoryUserRepository
-
-
-def state_filters_aiogram_would_read(router: Router) -> Iterator[str]:
-    """Where, in `router` and every router under it, a filter needs `raw_state`."""
-    for observer_name, observer in router.observers.items():
-        handlers = [("router filter", observer._handler)]
-        handlers += [(repr(h.callback), h) for h in observer.handlers]
-        for where, handler in handlers:
-            for filter_object in handler.filters or []:
-                if isinstance(filter_object.callback, StateFilter | State):
-                    yield f"{router.name}.{observer_name}: {where}"
-    for sub_router in router.sub_routers:
-        yield from state_filters_aiogram_would_read(sub_router)
 
 
 def test_no_router_filters_on_state_with_aiogram_state_filters() -> None:
@@ -66,3 +55,11 @@ def test_the_guard_finds_a_state_filter_and_a_bare_state() -> None:
 
     assert len(found) == 2
     assert found[1] == "inner.message: router filter"
+
+
+def test_a_state_filter_fails_the_start_up_naming_where() -> None:
+    root = Router(name="root")
+    root.message.register(_handler, StateFilter(Registration.waiting_for_name))
+
+    with pytest.raises(TypeError, match=r"root\.message"):
+        refuse_state_filters(root)

@@ -16,7 +16,7 @@ from presentation.bootstrap import lifecycle
 from presentation.bootstrap.container import Container
 from presentation.entrypoints.terminal_chat import run_chat
 from presentation.entrypoints.terminal_choices import Choices
-from presentation.telegram import texts
+from presentation.telegram import states, texts
 from presentation.telegram.states import Registration
 from presentation.telegram.translation import speaking
 from tests.conversations.conftest import InMemoryStorage
@@ -75,7 +75,7 @@ async def test_cancel_is_tapped_by_its_number_or_its_label_with_or_without_emoji
 
     assert transcript[3:] == [
         f"you> {typed}",
-        texts.cancelled(Registration.waiting_for_name.state),
+        states.cancelled(Registration.waiting_for_name.state),
         "you> /me",
         texts.not_registered(),
     ]
@@ -141,7 +141,7 @@ async def test_a_pressed_buttons_answer_is_shown_and_older_live_buttons_are_offe
     assert transcript[me_at + 2 :] == [
         PROFILE_CHOICES,  # the latest message's buttons; the question's are still live
         "you> delete",
-        f"({texts.still_waiting('Forgetting:waiting_for_confirmation')})",
+        f"({states.still_waiting('Forgetting:waiting_for_confirmation')})",
         QUESTION_CHOICES,
     ]
 
@@ -209,6 +209,6 @@ async def test_a_chat_whose_user_telegram_says_speaks_russian_is_in_russian(
             texts.ask_name(),
             "  [1] Terminal   [2] ❌ Отмена",
             "you> отмена",
-            texts.cancelled(Registration.waiting_for_name.state),
+            states.cancelled(Registration.waiting_for_name.state),
         ]
     assert transcript == expected

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from domain.user_name import MAX_NAME_LENGTH, NameProblem
-from presentation.telegram import texts
+from presentation.telegram import states, texts
 from presentation.telegram.states import Forgetting, Registration, Renaming
 
 TELEGRAM_MESSAGE_LIMIT = 4096
@@ -27,8 +27,8 @@ STATES.append(Forgetting.waiting_for_confirmation.state)
         texts.unknown_input(LONGEST_MESSAGE),
         texts.unknown_input(LONGEST_MESSAGE.replace("/", "x", 1)),
         *(texts.invalid_name(problem) for problem in NameProblem),
-        *(texts.cancelled(state) for state in STATES),
-        *(texts.with_reminder(texts.already_registered(LONGEST_NAME), s) for s in STATES),
+        *(states.cancelled(state) for state in STATES),
+        *(states.with_reminder(texts.already_registered(LONGEST_NAME), s) for s in STATES),
     ],
 )
 def test_no_reply_exceeds_telegrams_message_limit(reply: str) -> None:

@@ -1,12 +1,17 @@
 """All handlers, assembled in the order that makes commands win.
 
 Command routers come before the conversation routers, so a command sent while the bot waits
-for a name is handled as that command and never stored as a name.
+for a name is handled as that command and never stored as a name. Every handler is handed
+`you` (and a press `press`): see `arguments`.
 """
 
 from aiogram import Router
 
-from presentation.telegram.filters import PrivateChatButton, PrivateChatUser
+from presentation.telegram.filters import (
+    PrivateChatButton,
+    PrivateChatUser,
+    refuse_state_filters,
+)
 from presentation.telegram.handlers import (
     errors,
     forgetting,
@@ -16,12 +21,16 @@ from presentation.telegram.handlers import (
     registration,
     renaming,
 )
+from presentation.telegram.handlers.arguments import HandArguments
 
 
 def build_router() -> Router:
     root = Router(name="profilebot")
     root.message.filter(PrivateChatUser())
     root.callback_query.filter(PrivateChatButton())
+    arguments = HandArguments()  # one for all three: an error handler gets its update's `you`
+    for observer in (root.message, root.callback_query, root.errors):
+        observer.middleware(arguments)
     root.include_routers(
         general.command_router(),
         language.command_router(),
@@ -35,4 +44,5 @@ def build_router() -> Router:
         general.fallback_router(),
         errors.router(),
     )
+    refuse_state_filters(root)
     return root

@@ -8,43 +8,44 @@ and the keyboard and buttons the user had are left as they were.
 """
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Final, ParamSpec
 
 from aiogram import Router
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.fsm.context import FSMContext
 from aiogram.types import ErrorEvent
 
-from application.errors import ProfileChangedMeanwhile, StorageUnavailable, UserNotRegistered
+from application.errors import (
+    ConversationBusy,
+    ConversationLost,
+    ProfileChangedMeanwhile,
+    RequestAlreadyHandled,
+    StorageUnavailable,
+    UserAlreadyRegistered,
+    UserNotRegistered,
+)
+from domain.language import InvalidLanguage
+from domain.user import InvalidUserId, TimestampNotUtc
 from domain.user_name import InvalidUserName
-from presentation.telegram import texts
-from presentation.telegram.languages import ReplyLanguage
+from presentation.telegram import states, texts
+from presentation.telegram.handlers.arguments import You
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 
-async def invalid_name(
-    event: ErrorEvent,
-    state: FSMContext | None = None,
-    reply_language: ReplyLanguage | None = None,
-) -> None:
+async def invalid_name(event: ErrorEvent, you: You | None = None) -> None:
     assert isinstance(event.exception, InvalidUserName)
-    if reply_language is not None:
-        await reply_language.settle(state)
-    await _reply(event, texts.invalid_name(event.exception.problem))
+    await _reply(event, await _say(you, texts.invalid_name, event.exception.problem))
 
 
-async def not_registered(
-    event: ErrorEvent,
-    state: FSMContext | None = None,
-    reply_language: ReplyLanguage | None = None,
-) -> None:
+async def not_registered(event: ErrorEvent, you: You | None = None) -> None:
     try:
-        current = None if state is None else await state.get_state()
+        current = None if you is None else await you.state()
     except StorageUnavailable:
         current = None  # the answer stands without the reminder
-    if reply_language is not None:
-        await reply_language.settle(state, profile=None)
-    await _reply(event, texts.with_reminder(texts.not_registered(), current))
+    reply = await _say(you, texts.not_registered)
+    await _reply(event, states.with_reminder(reply, current))
 
 
 async def storage_unavailable(event: ErrorEvent) -> None:
@@ -69,6 +70,11 @@ async def unexpected_error(event: ErrorEvent) -> None:
     await _reply(event, texts.unexpected_error())
 
 
+async def _say(you: You | None, text: Callable[P, str], *args: P.args, **kwargs: P.kwargs) -> str:
+    """In the user's language, or the provisional one for an update without a user."""
+    return text(*args, **kwargs) if you is None else await you.say(text, *args, **kwargs)
+
+
 async def _reply(event: ErrorEvent, text: str) -> None:
     """To the chat the update came from. A pressed button has had its answer already (by
     `CallbackAnswerMiddleware`, however the handler ended), so this is a message too, and
@@ -80,11 +86,31 @@ async def _reply(event: ErrorEvent, text: str) -> None:
         await update.callback_query.message.answer(text)
 
 
+ANSWERS: Final[dict[type[Exception], Callable[..., Awaitable[None]]]] = {
+    InvalidUserName: invalid_name,
+    UserNotRegistered: not_registered,
+    StorageUnavailable: storage_unavailable,
+    ProfileChangedMeanwhile: profile_changed_meanwhile,
+}
+"""The answer to each domain and application error that reaches this router; a new error
+joins here or in `NOT_ANSWERED_HERE` (a test walks them all)."""
+
+NOT_ANSWERED_HERE: Final[dict[type[Exception], str]] = {
+    UserAlreadyRegistered: "registration answers it, naming the profile that exists",
+    InvalidLanguage: "the buttons offer only languages the bot speaks: a bug",
+    InvalidUserId: "Telegram's user ids are positive: a bug",
+    TimestampNotUtc: "the clock is UTC: a bug",
+    RequestAlreadyHandled: "the conversation machinery drops the update before any handler",
+    ConversationBusy: "the conversation machinery answers it before any handler",
+    ConversationLost: "the conversation machinery redelivers the update",
+}
+"""Errors that reach no handler, or mean a bug: `unexpected_error` answers them, in words
+that ask the user to try again."""
+
+
 def router() -> Router:
     router = Router(name="errors")
-    router.errors.register(invalid_name, ExceptionTypeFilter(InvalidUserName))
-    router.errors.register(not_registered, ExceptionTypeFilter(UserNotRegistered))
-    router.errors.register(storage_unavailable, ExceptionTypeFilter(StorageUnavailable))
-    router.errors.register(profile_changed_meanwhile, ExceptionTypeFilter(ProfileChangedMeanwhile))
+    for error, answer in ANSWERS.items():
+        router.errors.register(answer, ExceptionTypeFilter(error))
     router.errors.register(unexpected_error)
     return router

@@ -1,14 +1,13 @@
 """/help, /cancel (typed or tapped), and whatever no other handler wanted."""
 
 from aiogram import Bot, Router
-from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from presentation.telegram import buttons, texts
+from presentation.telegram import buttons, commands, states, texts
 from presentation.telegram.filters import TextIs
-from presentation.telegram.languages import ReplyLanguage, end_conversation
+from presentation.telegram.handlers.arguments import You
 from presentation.telegram.translation import in_every_language
 
 
@@ -18,33 +17,29 @@ async def help_command(message: Message) -> None:
     await message.answer(texts.help_text())
 
 
-async def cancel(
-    message: Message, bot: Bot, state: FSMContext, reply_language: ReplyLanguage
-) -> None:
+async def cancel(message: Message, bot: Bot, state: FSMContext, you: You) -> None:
     """Leave whatever conversation is in progress, its keyboard and buttons with it."""
-    current = await state.get_state()
-    await reply_language.settle(state)
+    current = await you.state()
     if current is None:
         await message.answer(texts.nothing_to_cancel(), reply_markup=buttons.NO_KEYBOARD)
         return
     question = await buttons.open_question(state)
-    await end_conversation(state)
-    await message.answer(texts.cancelled(current), reply_markup=buttons.NO_KEYBOARD)
+    await you.end_conversation()
+    await message.answer(states.cancelled(current), reply_markup=buttons.NO_KEYBOARD)
     if question is not None:
         await buttons.retire(bot, message.chat.id, question)
 
 
-async def ask_for_text(message: Message, state: FSMContext, reply_language: ReplyLanguage) -> None:
+async def ask_for_name_as_text(message: Message, you: You) -> None:
     """A sticker, photo or voice message where the bot waits for a name."""
-    await reply_language.settle(state)
-    await message.answer(texts.need_text_name())
+    await message.answer(await you.say(texts.need_text_name))
 
 
-async def unrecognised(message: Message, state: FSMContext, reply_language: ReplyLanguage) -> None:
+async def unrecognised(message: Message, you: You) -> None:
     """Point lost users at /help rather than staying silent. No conversation is in progress
     here (each has a handler for any message), so a keyboard left over is taken away."""
-    await reply_language.settle(state)
-    await message.answer(texts.unknown_input(message.text), reply_markup=buttons.NO_KEYBOARD)
+    reply = await you.say(texts.unknown_input, message.text)
+    await message.answer(reply, reply_markup=buttons.NO_KEYBOARD)
 
 
 async def unknown_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
@@ -57,8 +52,8 @@ async def unknown_button(query: CallbackQuery, callback_answer: CallbackAnswer) 
 
 def command_router() -> Router:
     router = Router(name="general-commands")
-    router.message.register(help_command, Command("help"))
-    router.message.register(cancel, Command("cancel"))
+    router.message.register(help_command, commands.HELP.filter())
+    router.message.register(cancel, commands.CANCEL.filter())
     router.message.register(cancel, TextIs(*in_every_language(texts.cancel_button)))
     return router
 

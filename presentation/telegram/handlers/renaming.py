@@ -2,70 +2,37 @@
 your new name be?"."""
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, Update, User
-from aiogram.utils.callback_answer import CallbackAnswer
-from dependency_injector.wiring import Provide, inject
 
 from application.errors import UserNotRegistered
 from application.profile import UserProfile
-from application.rename_user import RenameUser, RenameUserRequest
-from application.show_profile import ShowProfile, ShowProfileRequest
-from presentation.telegram import buttons, texts
+from presentation.telegram import buttons, commands, texts
 from presentation.telegram.buttons import ProfileAction, ProfileButton
-from presentation.telegram.filters import InState, PressedButton, TextMessage
-from presentation.telegram.handlers.general import ask_for_text
+from presentation.telegram.filters import InState, TextMessage
+from presentation.telegram.handlers.arguments import Press, You
+from presentation.telegram.handlers.general import ask_for_name_as_text
 from presentation.telegram.handlers.profile import pressed_profile
-from presentation.telegram.languages import ReplyLanguage, end_conversation
 from presentation.telegram.states import Renaming
 
 
-@inject
-async def rename(
-    message: Message,
-    *,
-    bot: Bot,
-    sender_id: int,
-    state: FSMContext,
-    reply_language: ReplyLanguage,
-    show_profile: ShowProfile = Provide["show_profile"],
-) -> None:
+async def rename(message: Message, bot: Bot, state: FSMContext, you: You) -> None:
     """Ask a registered user for the new name (one who is not is answered by the errors
     router)."""
-    profile = await show_profile.execute(ShowProfileRequest(user_id=sender_id))
-    await reply_language.settle(state, profile)
+    profile = await you.registered_profile()
     await _ask_new_name(bot, message.chat.id, message.from_user, profile, state)
 
 
-@inject
 async def rename_pressed(
-    query: CallbackQuery,
-    *,
-    bot: Bot,
-    callback_data: ProfileButton,
-    sender_id: int,
-    pressed: PressedButton,
-    state: FSMContext,
-    callback_answer: CallbackAnswer,
-    reply_language: ReplyLanguage,
-    show_profile: ShowProfile = Provide["show_profile"],
+    query: CallbackQuery, callback_data: ProfileButton, press: Press, state: FSMContext, you: You
 ) -> None:
     """The Rename button: /rename for the profile it was under, unless the bot already
     waits for the new name (a second press changes nothing) or that profile is gone."""
-    profile = await pressed_profile(
-        callback_data=callback_data,
-        sender_id=sender_id,
-        state=state,
-        callback_answer=callback_answer,
-        reply_language=reply_language,
-        show_profile=show_profile,
-        waiting=Renaming.waiting_for_new_name,
-        gone=texts.not_registered,
-    )
+    waiting, gone = Renaming.waiting_for_new_name, texts.not_registered
+    profile = await pressed_profile(callback_data, press, you, waiting=waiting, gone=gone)
     if profile is not None:
-        await _ask_new_name(bot, pressed.chat_id, query.from_user, profile, state)
-    await buttons.retire_pressed(bot, state, pressed)
+        await _ask_new_name(press.bot, press.chat_id, query.from_user, profile, state)
+    await press.retire(state)
 
 
 async def _ask_new_name(
@@ -76,28 +43,17 @@ async def _ask_new_name(
     await bot.send_message(chat_id, texts.ask_new_name(profile.name), reply_markup=keyboard)
 
 
-@inject
 async def new_name_received(
-    message: Message,
-    *,
-    sender_id: int,
-    text: str,
-    state: FSMContext,
-    event_update: Update,
-    reply_language: ReplyLanguage,
-    rename_user: RenameUser = Provide["rename_user"],
+    message: Message, text: str, state: FSMContext, event_update: Update, you: You
 ) -> None:
     """Rename (an invalid name is answered by the errors router). The update's id names
     the request, so that delivered again after renaming, it is answered "renamed" again."""
-    request = RenameUserRequest(user_id=sender_id, new_name=text, request_id=event_update.update_id)
     try:
-        result = await rename_user.execute(request)
+        result = await you.rename(text, request_id=event_update.update_id)
     except UserNotRegistered:
-        await reply_language.settle(state, profile=None)
-        await end_conversation(state)  # the profile is gone; there is nothing left to rename
+        await you.end_conversation()  # the profile is gone; there is nothing left to rename
         await message.answer(texts.not_registered(), reply_markup=buttons.NO_KEYBOARD)
         return
-    await reply_language.settle(state, result.profile)
     await state.clear()
     name = result.profile.name
     reply = texts.renamed(name) if result.changed else texts.name_unchanged(name)
@@ -106,7 +62,7 @@ async def new_name_received(
 
 def command_router() -> Router:
     router = Router(name="renaming-commands")
-    router.message.register(rename, Command("rename", "update_name"))
+    router.message.register(rename, commands.RENAME.filter())
     pressed = ProfileButton.filter(F.action == ProfileAction.RENAME)
     router.callback_query.register(rename_pressed, pressed)
     return router
@@ -116,5 +72,5 @@ def conversation_router() -> Router:
     router = Router(name="renaming-conversation")
     waiting = InState(Renaming.waiting_for_new_name)
     router.message.register(new_name_received, waiting, TextMessage())
-    router.message.register(ask_for_text, waiting)
+    router.message.register(ask_for_name_as_text, waiting)
     return router

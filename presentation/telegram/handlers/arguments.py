@@ -1,0 +1,236 @@
+"""What a handler is handed besides its update, ready to use: `you` (the user, read in their
+own language) and, for a pressed button, `press`.
+
+A reply must be in the user's language, and finding it must cost no round trip of its own
+(see `presentation.telegram.languages`). So `You` is the only way a handler reads the user
+(their profile, their conversation's state) or changes their profile, and every such read
+settles the language before it returns; a reply that reads nothing is rendered by
+`You.say`, which settles it first. A handler never settles anything itself.
+
+The use cases come from the container: this module is wired, like the handlers.
+"""
+
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any, Final, ParamSpec
+from weakref import WeakKeyDictionary
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.fsm.context import FSMContext
+from aiogram.types import TelegramObject
+from aiogram.utils.callback_answer import CallbackAnswer
+from dependency_injector.wiring import Provide, inject
+
+from application.choose_language import ChooseLanguage, ChooseLanguageRequest
+from application.errors import StorageUnavailable, UserAlreadyRegistered, UserNotRegistered
+from application.forget_user import ForgetUser, ForgetUserRequest
+from application.profile import UserProfile
+from application.register_user import RegisterUser, RegisterUserRequest
+from application.rename_user import RenameUser, RenameUserRequest, RenameUserResponse
+from application.show_profile import ShowProfile, ShowProfileRequest
+from presentation.telegram import buttons
+from presentation.telegram.filters import PressedButton
+from presentation.telegram.languages import (
+    LANGUAGE_KEY,
+    REPLY_LANGUAGE_KEY,
+    UNKNOWN,
+    ReplyLanguage,
+    Unknown,
+    chosen_in_conversation,
+    end_conversation,
+    forget_choice_in_conversation,
+)
+
+P = ParamSpec("P")
+
+YOU_KEY: Final = "you"
+PRESS_KEY: Final = "press"
+
+
+class You:
+    """The user one update comes from (`data["you"]`). Each method reads or changes what a
+    step needs and settles the reply language from it, so whatever the handler says next is
+    in the user's language. The profile is read at most once per update."""
+
+    def __init__(self, language: ReplyLanguage, state: FSMContext | None) -> None:
+        self._language = language
+        self._state = state
+        self._profile: UserProfile | Unknown | None = UNKNOWN
+        self._spoken: str | None = None
+
+    @property
+    def id(self) -> int:
+        return self._language.user.id
+
+    @property
+    def language(self) -> str:
+        """The language settled (read something first)."""
+        return self._spoken or self._language.provisional
+
+    async def say(self, text: Callable[P, str], *args: P.args, **kwargs: P.kwargs) -> str:
+        """`text` in the user's language, for a reply that reads nothing else."""
+        await self._settle()
+        return text(*args, **kwargs)
+
+    @inject
+    async def profile(
+        self, show_profile: ShowProfile = Provide["show_profile"]
+    ) -> UserProfile | None:
+        """The user's profile, or None if they have none."""
+        if isinstance(self._profile, Unknown):
+            try:
+                profile = await show_profile.execute(ShowProfileRequest(user_id=self.id))
+            except UserNotRegistered:
+                profile = None
+            await self._settle(profile)
+        return self._profile if isinstance(self._profile, UserProfile) else None
+
+    async def registered_profile(self) -> UserProfile:
+        """The user's profile; raises `UserNotRegistered` (for the errors router) if none."""
+        profile = await self.profile()
+        if profile is None:
+            raise UserNotRegistered(self.id)
+        return profile
+
+    async def state(self) -> str | None:
+        """The state of the user's conversation (read first: the profile is read only once
+        it is there)."""
+        current = None if self._state is None else await self._state.get_state()
+        await self._settle()
+        return current
+
+    @inject
+    async def register(
+        self, name: str, register_user: RegisterUser = Provide["register_user"]
+    ) -> UserProfile:
+        """Register with `name` and the language chosen without a profile; raises what
+        `RegisterUser` raises, `UserAlreadyRegistered` settled in the existing profile's."""
+        chosen = None if self._state is None else await chosen_in_conversation(self._state)
+        request = RegisterUserRequest(user_id=self.id, name=name, language=chosen)
+        try:
+            profile = await register_user.execute(request)
+        except UserAlreadyRegistered as error:
+            await self._settle(error.profile)
+            raise
+        await self._settle(profile)
+        return profile
+
+    @inject
+    async def rename(
+        self, new_name: str, request_id: int, rename_user: RenameUser = Provide["rename_user"]
+    ) -> RenameUserResponse:
+        """Rename; raises what `RenameUser` raises, `UserNotRegistered` settled."""
+        request = RenameUserRequest(user_id=self.id, new_name=new_name, request_id=request_id)
+        try:
+            result = await rename_user.execute(request)
+        except UserNotRegistered:
+            await self._settle(None)
+            raise
+        await self._settle(result.profile)
+        return result
+
+    @inject
+    async def forget(self, forget_user: ForgetUser = Provide["forget_user"]) -> None:
+        """Delete the profile (already gone is what was asked for too). The reply is said in
+        the deleted profile's language, but updates that read nothing speak Telegram's
+        from here on: the choice went with the profile."""
+        try:
+            removed: UserProfile | None = await forget_user.execute(
+                ForgetUserRequest(user_id=self.id)
+            )
+        except UserNotRegistered:
+            removed = None
+        await self._settle(removed)
+        self._language.forget_choice()
+
+    @inject
+    async def choose_language(
+        self, code: str, choose_language: ChooseLanguage = Provide["choose_language"]
+    ) -> UserProfile | None:
+        """Keep the choice with the profile (None: the user has none, so it is kept with the
+        conversation, and registering carries it over); speak it from here on."""
+        try:
+            profile = await choose_language.execute(
+                ChooseLanguageRequest(user_id=self.id, language=code)
+            )
+        except UserNotRegistered:
+            profile = None
+            if self._state is not None:
+                await self._state.update_data({LANGUAGE_KEY: code})
+        else:
+            if self._state is not None:  # the profile's is the one that counts
+                await forget_choice_in_conversation(self._state)
+        self._profile = profile
+        self._spoken = code
+        self._language.speak(code)
+        return profile
+
+    async def end_conversation(self) -> None:
+        """Clear the conversation, keeping a language chosen without a profile."""
+        await self._settle()
+        if self._state is not None:
+            await end_conversation(self._state)
+
+    async def _settle(self, profile: UserProfile | Unknown | None = UNKNOWN) -> None:
+        """Settle once, from `profile` as just read, else from the profile read before, else
+        by reading it."""
+        if profile is not UNKNOWN:
+            self._profile = profile
+        if self._spoken is not None:
+            return
+        if isinstance(self._profile, Unknown):
+            with suppress(StorageUnavailable):  # the provisional one: the reply must be said
+                await self.profile()
+            return
+        self._spoken = await self._language.settle(self._state, self._profile)
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A pressed button (`data["press"]`): the message it is under, the bot to act on it
+    with, and the press's answer, whose `text` the user's screen shows."""
+
+    bot: Bot
+    button: PressedButton
+    answer: CallbackAnswer
+
+    @property
+    def chat_id(self) -> int:
+        return self.button.chat_id
+
+    @property
+    def message_id(self) -> int:
+        return self.button.message_id
+
+    async def retire(self, state: FSMContext) -> None:
+        """Take the buttons off the message pressed (see `buttons.retire_pressed`)."""
+        await buttons.retire_pressed(self.bot, state, self.button)
+
+
+class HandArguments(BaseMiddleware):
+    """Inner middleware of the root router's messages, presses and errors: puts `you` and,
+    for a press, `press` in the handler's data. An error handler gets the `you` its update's
+    handler had (by the update's `ReplyLanguage`), with what it read."""
+
+    def __init__(self) -> None:
+        self._yous: WeakKeyDictionary[ReplyLanguage, You] = WeakKeyDictionary()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        language = data.get(REPLY_LANGUAGE_KEY)
+        if isinstance(language, ReplyLanguage):
+            state = data.get("state")
+            you = self._yous.get(language)
+            if you is None:
+                you = You(language, state if isinstance(state, FSMContext) else None)
+                self._yous[language] = you
+            data[YOU_KEY] = you
+        pressed, answer = data.get("pressed"), data.get("callback_answer")
+        if isinstance(pressed, PressedButton) and isinstance(answer, CallbackAnswer):
+            data[PRESS_KEY] = Press(data["bot"], pressed, answer)
+        return await handler(event, data)
