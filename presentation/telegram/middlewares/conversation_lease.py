@@ -28,7 +28,7 @@ from presentation.telegram import texts
 from presentation.telegram.conversation_store import ConversationLeases, HeldConversation
 from presentation.telegram.middlewares.callback_answers import answer_quietly
 from presentation.telegram.middlewares.flood_control import take_token, tell_throttled
-from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
+from presentation.telegram.middlewares.update_log import set_outcome
 
 log = logging.getLogger(__name__)
 
@@ -113,15 +113,12 @@ class ConversationLease(BaseMiddleware):
         event: Update,
         data: dict[str, Any],
     ) -> Any:
-        trace = data.get(TRACE_KEY)
         if event.update_id in held.snapshot.handled:
-            if isinstance(trace, UpdateTrace):
-                trace.outcome = "duplicate"
+            set_outcome(data, "duplicate")
             return UNHANDLED
         admitted, warn = self._flood.admit(held)
         if not admitted:  # not recorded: it had no effect, and the record keeps 100 ids
-            if isinstance(trace, UpdateTrace):
-                trace.outcome = "throttled"
+            set_outcome(data, "throttled")
             await tell_throttled(data["bot"], event, warn=warn)
             return None
         data[HELD_KEY] = held

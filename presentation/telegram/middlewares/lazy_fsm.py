@@ -41,7 +41,7 @@ from application.errors import RequestAlreadyHandled, StorageUnavailable
 from application.time_budget import outside_budget
 from presentation.telegram.conversation_store import ConversationStore, HeldConversation
 from presentation.telegram.middlewares.conversation_lease import HELD_KEY, STORAGE_DOWN
-from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
+from presentation.telegram.middlewares.update_log import set_outcome
 
 log = logging.getLogger(__name__)
 
@@ -243,12 +243,10 @@ class LazyFSMMiddleware(FSMContextMiddleware):
         update_id = event.update_id if isinstance(event, Update) else None
         held = data.get(HELD_KEY)
         conversation = data["state"] = Conversation(context, update_id, self._unsaved, held)
-        trace = data.get(TRACE_KEY)
         try:
             result = await handler(event, data)
         except RequestAlreadyHandled:
-            if isinstance(trace, UpdateTrace):
-                trace.outcome = "duplicate"
+            set_outcome(data, "duplicate")
             return UNHANDLED
         except Exception:
             # Handlers change state only after their use case succeeded: what is here
@@ -256,6 +254,6 @@ class LazyFSMMiddleware(FSMContextMiddleware):
             await conversation.flush(record=False)
             raise
         await conversation.flush()
-        if conversation.refused_as_handled and isinstance(trace, UpdateTrace):
-            trace.outcome = "duplicate"
+        if conversation.refused_as_handled:
+            set_outcome(data, "duplicate")
         return result
