@@ -220,17 +220,18 @@ class LeaseKeeper:
     async def _keep(self) -> None:
         while True:
             await asyncio.sleep(max(0.0, self._renew_at - time.monotonic()))
-            problem = await self._renew()
+            if self._deadline is None:
+                return  # lost meanwhile: a stall let the gate find the deadline passed first
+            problem = await self._renew(self._deadline)
             if problem is not None:
                 self._lose(problem)
                 return
 
-    async def _renew(self) -> str | None:
+    async def _renew(self, deadline: float) -> str | None:
         """Renew before the deadline, trying again after failures; what went wrong if not."""
-        assert self._deadline is not None
         failure = "MongoDB did not answer"
         try:
-            async with asyncio.timeout(self._deadline - time.monotonic()):
+            async with asyncio.timeout(deadline - time.monotonic()):
                 while True:
                     sent = time.monotonic()
                     try:

@@ -214,3 +214,20 @@ async def test_a_release_waits_for_a_long_poll_cancelled_unanswered() -> None:
     assert lease.released_after is not None
     assert 2.4 < lease.released_after <= 2.75
     assert keeper.poll_seconds() is None
+
+
+async def test_a_stall_past_the_deadline_stops_polling_without_crashing_the_renewals() -> None:
+    lease = MemoryLease()
+    keeper = await acquired(lease, 1.2)  # deadline 0.9 s after acquiring, renewal at 0.4 s
+    gate = LeaseGate(keeper)
+
+    async with keeper.holding() as lost:
+        time.sleep(1.0)  # noqa: ASYNC251 - the event loop stalls (a stopped VM) past both
+        # The getUpdates waiting to be sent runs first, finds the deadline passed…
+        assert await send(gate, Requests(), GetUpdates(timeout=1)) == []
+        assert lost.is_set()
+        await asyncio.sleep(0.1)  # …then the renewals wake up late, and must not crash.
+
+    assert keeper.poll_seconds() is None
+    assert await keeper.wait_until_acquired(asyncio.Event())  # and it recovers
+    assert keeper.poll_seconds() is not None
