@@ -145,12 +145,22 @@ class LeaseKeeper:
     def poll_sent(self, seconds: int) -> float:
         """Note a getUpdates sent now with long-poll timeout `seconds`; returns when it is
         over at Telegram at the latest, to be passed to `poll_answered` once it is."""
-        ends = time.monotonic() + seconds
+        now = time.monotonic()
+        # Those over at Telegram by now no longer matter: the list stays as short as the
+        # polls that may still be running there.
+        self._unanswered = [e for e in self._unanswered if e > now]
+        ends = now + seconds
         self._unanswered.append(ends)
         return ends
 
     def poll_answered(self, ends: float) -> None:
-        self._unanswered.remove(ends)
+        with contextlib.suppress(ValueError):  # already forgotten: it was over anyway
+            self._unanswered.remove(ends)
+
+    @property
+    def polls_unanswered(self) -> int:
+        """getUpdates sent and not answered that may still be running at Telegram."""
+        return len(self._unanswered)
 
     async def wait_until_acquired(self, stop: asyncio.Event) -> bool:
         """Standby: try to acquire every third of the lease until it is this process's

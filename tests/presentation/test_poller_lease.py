@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import pytest
 from aiogram import Bot
+from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import GetUpdates, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
 
@@ -231,3 +232,18 @@ async def test_a_stall_past_the_deadline_stops_polling_without_crashing_the_rene
     assert keeper.poll_seconds() is None
     assert await keeper.wait_until_acquired(asyncio.Event())  # and it recovers
     assert keeper.poll_seconds() is not None
+
+
+async def test_long_polls_without_an_answer_are_forgotten_once_over_at_telegram() -> None:
+    lease = MemoryLease()
+    keeper = await acquired(lease, 3.0)
+    gate = LeaseGate(keeper)
+
+    async def network_error(bot: Bot, method: TelegramMethod[Any]) -> Response[Any]:
+        raise TelegramNetworkError(method, "connection reset")
+
+    for _ in range(50):  # short polls, each over at Telegram at once, never answered
+        with pytest.raises(TelegramNetworkError):
+            await gate(network_error, BOT, GetUpdates(timeout=0))
+
+    assert keeper.polls_unanswered <= 1
