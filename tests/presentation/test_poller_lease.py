@@ -14,8 +14,8 @@ from aiogram.methods import GetUpdates, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
 
 from application.errors import StorageUnavailable
-from infrastructure.mongo_poller_lease import LeaseState
-from presentation.entrypoints.poller_lease import LeaseGate, LeaseKeeper
+from infrastructure.poller_lease_keeper import LeaseKeeper, LeaseState
+from presentation.entrypoints.poller_lease_gate import LeaseGate
 
 BOT = cast(Bot, object())
 
