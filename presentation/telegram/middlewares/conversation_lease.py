@@ -23,7 +23,8 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import TelegramObject, Update
 
-from application.errors import ConversationBusy, ConversationLost, StorageUnavailable
+from application.errors import StorageUnavailable
+from infrastructure.conversation.errors import ConversationBusy, ConversationLost
 from presentation.telegram import texts
 from presentation.telegram.conversation_store import ConversationLeases, HeldConversation
 from presentation.telegram.middlewares.callback_answers import answer_quietly

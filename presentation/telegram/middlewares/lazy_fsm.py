@@ -37,8 +37,9 @@ from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.fsm.storage.memory import DisabledEventIsolation
 from aiogram.types import TelegramObject, Update
 
-from application.errors import RequestAlreadyHandled, StorageUnavailable
+from application.errors import StorageUnavailable
 from application.time_budget import outside_budget
+from infrastructure.conversation.errors import RequestAlreadyHandled
 from presentation.telegram.conversation_store import ConversationStore, HeldConversation
 from presentation.telegram.middlewares.conversation_lease import HELD_KEY, STORAGE_DOWN
 from presentation.telegram.middlewares.update_log import set_outcome

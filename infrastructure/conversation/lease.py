@@ -1,26 +1,17 @@
-"""One user's updates one at a time across processes: a lease on the conversation's own
-MongoDB document, which is also aiogram event isolation.
+"""One user's updates one at a time across processes: a lease (`infrastructure.mongo_lease`)
+on the conversation's own MongoDB document, which is also aiogram event isolation.
 
 aiogram's cross-process isolation exists only for Redis. Here the lock costs no round trip
 of its own: acquiring it is the conversation's read (state, data, the updates already
 handled, the flood bucket) and releasing it is the conversation's one write. So a step of
 the conversation still makes at most three round trips.
 
-Correctness rests on three rules, none of which needs the processes' clocks to agree:
-
-- The server's clock decides expiry: acquiring is one `findAndModify` that takes the lease
-  only if it is free or its `lease_until_ms` is behind the server's `$$NOW`.
-- Renewing and releasing name the holder's token: a process whose lease was taken by
-  another cannot extend it, and its final write, which is the release, does not land.
-- A holder stops before its lease can run out: it keeps a local deadline, counted from
-  just before it sent the request that set the lease, of the lease's length minus one
-  MongoDB operation timeout (a driver call started before the deadline may still land up
-  to one timeout later) and a quarter second. Renewals, every third of the lease, push the
-  deadline on; a failed one is retried at once and every quarter second. When they keep
-  failing (MongoDB unreachable, or the lease taken), the holder's code is cancelled at the
-  deadline, before anyone else can acquire; and the lease it leaves behind is shortened,
-  not removed, to one more operation timeout, since a driver call the cancelled code had
-  started may still be running in its thread.
+The lease's rules (server clock, token-fenced renewal and release, a local deadline) are
+`mongo_lease`'s. Here: the deadline's margin is one MongoDB operation timeout (a driver call
+started before it may still land up to one timeout later) and a quarter second; a holder
+whose renewals keep failing is cancelled at the deadline, before anyone else can acquire;
+and the lease it leaves behind is shortened, not removed, to one more operation timeout,
+since a driver call the cancelled code had started may still be running in its thread.
 
 A process paused longer than that margin (a stopped VM, swapping) can still write after its
 lease ended; only the release is fenced by the token. The TTL index on `expires_at` only
@@ -28,19 +19,29 @@ removes documents abandoned for days; no decision depends on it.
 """
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 
-from application.errors import ConversationBusy, ConversationLost, StorageUnavailable
+from application.errors import StorageUnavailable
 from application.time_budget import outside_budget
-from infrastructure.mongo_fsm_storage import MongoFSMStorage, Snapshot
+from infrastructure.conversation.errors import ConversationBusy, ConversationLost
+from infrastructure.conversation.handled_updates import recorded
+from infrastructure.conversation.storage import MongoFSMStorage, Snapshot
+from infrastructure.mongo_client import Document
+from infrastructure.mongo_lease import (
+    CLOCK_SLACK_SECONDS,
+    LeaseFields,
+    LeaseLost,
+    MongoLease,
+    Renewals,
+    kept,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,7 @@ FIRST_RETRY_SECONDS = 0.02
 LONGEST_RETRY_SECONDS = 0.5
 """Waiting for a lease: retries start fast (most holders finish within tens of ms) and
 back off to this, or to the holder's expiry if sooner."""
-CLOCK_SLACK_SECONDS = 0.25
-RENEWAL_RETRY_SECONDS = 0.25
+FIELDS = LeaseFields(token="lease_token", until_ms="lease_until_ms", now_ms="lease_seen_ms")
 
 
 class LeaseObserver(Protocol):
@@ -63,20 +63,24 @@ class LeaseObserver(Protocol):
 
 
 @dataclass
-class HeldConversation:
+class MongoHeldConversation:
     """A conversation whose lease this process holds: what acquiring read, and what the
-    release will write (`HeldConversation` of the Telegram package)."""
+    release will write (the `HeldConversation` the aiogram side asks for)."""
 
-    key: StorageKey
+    document_id: str
     token: str
     snapshot: Snapshot
     server_now_ms: int
     flood: Mapping[str, Any] | None
-    deadline: float
-    """Loop time by which the holder must have stopped, unless a renewal moves it on."""
+    renewals: Renewals
     staged_change: tuple[str | None, Mapping[str, Any] | None] | None = None
     staged_handled: int | None = None
     staged_flood: Mapping[str, Any] | None = None
+
+    @property
+    def deadline(self) -> float:
+        """Loop time by which the holder must have stopped, unless a renewal moves it on."""
+        return self.renewals.deadline
 
     def stage(self, state: str | None, data: Mapping[str, Any] | None) -> None:
         """The conversation's new state, and data unless None, written on release."""
@@ -105,6 +109,10 @@ class MongoConversationLeases(BaseEventIsolation):
         if lease_seconds <= 2 * (operation_timeout_seconds + CLOCK_SLACK_SECONDS):
             raise ValueError("a lease must outlast two MongoDB operation timeouts")
         self._storage = storage
+        self.documents = MongoLease(
+            storage.collection, storage.executor, fields=FIELDS, note_every_try=False
+        )
+        """The lease commands on the conversations' documents."""
         self._lease_seconds = lease_seconds
         self._lease_ms = round(lease_seconds * 1000)
         self._wait_seconds = wait_seconds
@@ -113,7 +121,7 @@ class MongoConversationLeases(BaseEventIsolation):
         self._observer = observer
 
     @asynccontextmanager
-    async def hold(self, key: StorageKey) -> AsyncIterator[HeldConversation]:
+    async def hold(self, key: StorageKey) -> AsyncIterator[MongoHeldConversation]:
         """Wait (boundedly) for `key`'s lease and hold it for the block, renewing it; when
         the block ends, however it ends, release it with what was staged.
 
@@ -121,20 +129,11 @@ class MongoConversationLeases(BaseEventIsolation):
         not answer, and `ConversationLost` (the block cancelled at its deadline) if the
         lease could not be renewed in time.
         """
-        held = await self._acquire(key)
+        held = await self._acquire(self._storage.document_id(key))
         try:
-            async with asyncio.timeout_at(held.deadline) as deadline:
-                renewals = asyncio.create_task(self._renew(held, deadline))
-                try:
-                    yield held
-                finally:
-                    renewals.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await renewals
-        except TimeoutError:
-            if not deadline.expired():
-                await self._release_after_error(held)
-                raise
+            async with kept(held.renewals):
+                yield held
+        except LeaseLost:
             if self._observer is not None:
                 self._observer.count_lease_lost("conversation")
             log.warning(
@@ -159,7 +158,10 @@ class MongoConversationLeases(BaseEventIsolation):
     async def close(self) -> None:
         """Nothing to release: leases end with their blocks."""
 
-    async def _acquire(self, key: StorageKey) -> HeldConversation:
+    async def _acquire(self, document_id: str) -> MongoHeldConversation:
+        """One atomic try after another, backing off, until the lease is ours: free, or run
+        out by the server's clock. Each try returns the document, so acquiring is also the
+        read; a try that finds the lease taken writes nothing."""
         loop = asyncio.get_running_loop()
         token = uuid.uuid4().hex
         started = loop.time()
@@ -170,17 +172,32 @@ class MongoConversationLeases(BaseEventIsolation):
             tries += 1
             sent = loop.time()
             with outside_budget():
-                attempt = await self._storage.acquire_lease(key, token, self._lease_ms)
-            if attempt.acquired:
+                # Pushed on when taken, so the TTL monitor cannot remove a document while
+                # it is held (and one abandoned by a crash is still cleaned up).
+                attempt = await self.documents.acquire(
+                    document_id,
+                    token,
+                    self._lease_ms,
+                    when_taken={"expires_at": self._storage.kept_until()["expires_at"]},
+                )
+            if attempt.held:
                 if tries > 1:
                     self._waited(loop.time() - started)
-                return HeldConversation(
-                    key=key,
+                flood = attempt.document.get("flood")
+                return MongoHeldConversation(
+                    document_id=document_id,
                     token=token,
-                    snapshot=attempt.snapshot,
-                    server_now_ms=attempt.server_now_ms,
-                    flood=attempt.flood,
-                    deadline=sent + self._safe_for,
+                    snapshot=self._storage.snapshot(attempt.document),
+                    server_now_ms=attempt.now_ms,
+                    flood=flood if isinstance(flood, Mapping) else None,
+                    renewals=Renewals(
+                        lambda: self._renew(document_id, token, self._lease_ms),
+                        seconds=self._lease_seconds,
+                        safe_for=self._safe_for,
+                        granted_at=sent,
+                        name="conversation",
+                        clock=loop.time,
+                    ),
                 )
             now = loop.time()
             if now >= give_up_at:
@@ -195,48 +212,37 @@ class MongoConversationLeases(BaseEventIsolation):
             await asyncio.sleep(min(retry_in, give_up_at - now))
             retry_in = min(retry_in * 2, LONGEST_RETRY_SECONDS)
 
-    async def _renew(self, held: HeldConversation, deadline: asyncio.Timeout) -> None:
-        """Every third of the lease, extend it and move the holder's deadline on. A lease
-        found taken ends the holder at once; a failed renewal is retried every quarter
-        second until it succeeds or the deadline ends the holder."""
-        loop = asyncio.get_running_loop()
-        pause = self._lease_seconds / 3
-        while True:
-            await asyncio.sleep(pause)
-            sent = loop.time()
-            try:
-                with outside_budget():
-                    ours = await self._storage.renew_lease(held.key, held.token, self._lease_ms)
-            except Exception as error:
-                log.warning("could not renew a conversation lease (%s); retrying", error)
-                pause = RENEWAL_RETRY_SECONDS
-                continue
-            if deadline.expired():
-                return  # too late: the holder is being stopped
-            if not ours:
-                deadline.reschedule(loop.time())
-                return
-            held.deadline = sent + self._safe_for
-            deadline.reschedule(held.deadline)
-            pause = self._lease_seconds / 3
+    async def _renew(self, document_id: str, token: str, ms: int) -> bool:
+        with outside_budget():
+            return await self.documents.renew(document_id, token, ms)
 
-    async def _release(self, held: HeldConversation) -> None:
+    async def _release(self, held: MongoHeldConversation) -> None:
         """The conversation's one write. Failing, the update is not recorded as handled:
         raising makes its delivery fail, so that it comes again."""
         with outside_budget():
-            released = await self._storage.release_lease(
-                held.key,
-                held.token,
-                change=held.staged_change,
-                handled=held.staged_handled,
-                flood=held.staged_flood,
+            released = await self.documents.release(
+                held.document_id, held.token, also_set=self._staged(held)
             )
         if not released:
             if self._observer is not None:
                 self._observer.count_lease_lost("conversation")
             raise ConversationLost("the lease ran out before the conversation was written")
 
-    async def _release_after_error(self, held: HeldConversation) -> None:
+    def _staged(self, held: MongoHeldConversation) -> Document:
+        """What the release writes: the state and data the holder changed, update `handled`
+        recorded as done, the flood bucket; and the document kept alive."""
+        kept_until = self._storage.kept_until()
+        fields: Document = {"expires_at": kept_until["expires_at"]}
+        if held.staged_change is not None:
+            fields |= self._storage.change(*held.staged_change)
+            fields["state_expires_at"] = kept_until["state_expires_at"]
+        if held.staged_handled is not None:
+            fields["handled"] = recorded(held.staged_handled)
+        if held.staged_flood is not None:
+            fields["flood"] = {"$literal": dict(held.staged_flood)}
+        return fields
+
+    async def _release_after_error(self, held: MongoHeldConversation) -> None:
         """The block failed: write what it staged (a change whose use case succeeded
         before a reply failed) without letting a failed release hide the first error."""
         try:
@@ -244,15 +250,12 @@ class MongoConversationLeases(BaseEventIsolation):
         except (StorageUnavailable, ConversationLost) as error:
             log.warning("could not release a conversation after an error (%s)", error)
 
-    async def _let_go(self, held: HeldConversation) -> None:
+    async def _let_go(self, held: MongoHeldConversation) -> None:
         """After stopping the holder's code: shorten the lease, if still ours, to one more
         operation timeout (a driver call it started may still land meanwhile), writing
         nothing else, so the next update waits that long rather than a whole lease."""
-        try:
-            with outside_budget():
-                await self._storage.renew_lease(held.key, held.token, self._leftover_ms)
-        except StorageUnavailable:
-            pass
+        with suppress(StorageUnavailable):
+            await self._renew(held.document_id, held.token, self._leftover_ms)
 
     def _waited(self, seconds: float) -> None:
         if self._observer is not None:
