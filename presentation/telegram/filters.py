@@ -67,7 +67,7 @@ class InState(Filter):
     """Passes when the conversation is in `state`; reads it through the update's cache.
 
     Use it instead of aiogram's `StateFilter`, which reads `raw_state`: the lazy FSM
-    middleware never provides that, so a `StateFilter` would silently never match.
+    middleware never provides that, so building a dispatcher with a `StateFilter` fails.
     """
 
     def __init__(self, state: State) -> None:

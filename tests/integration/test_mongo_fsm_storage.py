@@ -12,7 +12,7 @@ from infrastructure.conversation.handled_updates import HANDLED_KEPT, HANDLED_RE
 from infrastructure.conversation.storage import EXPIRY_INDEX, MongoFSMStorage
 from infrastructure.mongo_client import Document
 from infrastructure.mongo_executor import MongoExecutor
-from presentation.telegram.conversation_store import ConversationStore
+from presentation.telegram.conversation.ports import ConversationStore
 from presentation.telegram.states import Registration
 
 pytestmark = pytest.mark.mongo

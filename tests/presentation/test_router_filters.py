@@ -1,17 +1,22 @@
 """A guard for the lazy FSM: it never provides `raw_state`, which aiogram's `StateFilter`
 (and a bare `State` used as a filter) reads, so such a handler would silently never match.
-Every state filter must be `InState`."""
+Every state filter must be `InState`, and building a dispatcher with another fails."""
 
-from collections.abc import Iterator
-
-from aiogram import Router
+import pytest
+from aiogram import Dispatcher, Router
 from aiogram.filters import StateFilter
-from aiogram.fsm.state import State
 from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import Message
 
 from application.show_profile import ShowProfile
+from presentation.telegram import dispatcher as dispatcher_module
+from presentation.telegram.conversation.lazy_fsm import (
+    aiogram_state_filters as state_filters_aiogram_would_read,
+)
+from presentation.telegram.conversation.lazy_fsm import refuse_aiogram_state_filters
 from presentation.telegram.dispatcher import build_dispatcher
 from presentation.telegram.filters import InState
+from presentation.telegram.handlers import build_router
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
 from presentation.telegram.middlewares.user_order import UserLocks
@@ -19,21 +24,8 @@ from presentation.telegram.states import Registration
 from tests.unit.fakes import InMemoryUserRepository
 
 
-def state_filters_aiogram_would_read(router: Router) -> Iterator[str]:
-    """Where, in `router` and every router under it, a filter needs `raw_state`."""
-    for observer_name, observer in router.observers.items():
-        handlers = [("router filter", observer._handler)]
-        handlers += [(repr(h.callback), h) for h in observer.handlers]
-        for where, handler in handlers:
-            for filter_object in handler.filters or []:
-                if isinstance(filter_object.callback, StateFilter | State):
-                    yield f"{router.name}.{observer_name}: {where}"
-    for sub_router in router.sub_routers:
-        yield from state_filters_aiogram_would_read(sub_router)
-
-
-def test_no_router_filters_on_state_with_aiogram_state_filters() -> None:
-    dispatcher = build_dispatcher(
+def a_dispatcher() -> Dispatcher:
+    return build_dispatcher(
         MemoryStorage(),
         show_profile=ShowProfile(InMemoryUserRepository()),
         isolation=UserLocks(),
@@ -41,6 +33,10 @@ def test_no_router_filters_on_state_with_aiogram_state_filters() -> None:
         in_flight=InFlightUpdates(),
         storage_budget_seconds=3.0,
     )
+
+
+def test_no_router_filters_on_state_with_aiogram_state_filters() -> None:
+    dispatcher = a_dispatcher()
 
     assert list(state_filters_aiogram_would_read(dispatcher)) == []
     # …while the bot does filter on state, through InState:
@@ -66,3 +62,30 @@ def test_the_guard_finds_a_state_filter_and_a_bare_state() -> None:
 
     assert len(found) == 2
     assert found[1] == "inner.message: router filter"
+
+
+def test_building_a_dispatcher_with_an_aiogram_state_filter_fails_naming_the_handler(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    feature = Router(name="bio")
+
+    @feature.message(StateFilter(Registration.waiting_for_name))
+    async def on_bio(message: Message) -> None: ...
+
+    def with_the_feature() -> Router:
+        router = build_router()
+        router.include_router(feature)
+        return router
+
+    monkeypatch.setattr(dispatcher_module, "build_router", with_the_feature)
+
+    with pytest.raises(TypeError, match=r"bio\.message: .*on_bio.*use .*InState"):
+        a_dispatcher()
+
+
+def test_a_state_used_as_a_router_filter_is_refused_too() -> None:
+    router = Router(name="bio")
+    router.message.filter(Registration.waiting_for_name)
+
+    with pytest.raises(TypeError, match=r"bio\.message: router filter"):
+        refuse_aiogram_state_filters(router)
