@@ -127,10 +127,11 @@ class MongoLease:
             {"$unset": "_lease_free"},
         ]
         document = await self._executor.run(_find_and_set, self.collection, document_id, pipeline)
-        now_ms = int(document.get(f.now_ms) or 0)
+        held = document.get(f.token) == token
+        now_ms = int(document.get(f.now_ms) or 0) if held or self._note_every_try else 0
         until_ms = int(document.get(f.until_ms) or 0)
         return Attempt(
-            held=document.get(f.token) == token,
+            held=held,
             document=document,
             now_ms=now_ms,
             remaining_seconds=max(0, until_ms - now_ms) / 1000 if now_ms else 0.0,
