@@ -44,6 +44,10 @@ SERVER_NOW_MS: Document = {"$toLong": "$$NOW"}
 """The server's clock, in ms since the epoch; the only clock any lease decision reads."""
 CLOCK_SLACK_SECONDS = 0.25
 RENEWAL_RETRY_SECONDS = 0.25
+FIRST_RETRY_SECONDS = 0.02
+LONGEST_RETRY_SECONDS = 0.5
+"""Waiting for a lease: retries start fast (most holders finish within tens of ms) and
+back off to this, or to the end of the wait if sooner."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,20 @@ class Attempt:
     nothing)."""
     remaining_seconds: float
     """How long the holder's lease has left (0 if nobody holds it, or unknown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Waited:
+    """How waiting for a lease ended."""
+
+    attempt: Attempt
+    """The last try: held, or not if the wait ran out."""
+    sent: float
+    """Loop time just before the last try was sent: the lease lasts at least until then
+    plus its length."""
+    tries: int
+    seconds: float
+    """How long the wait took."""
 
 
 class MongoLease:
@@ -136,6 +154,31 @@ class MongoLease:
             now_ms=now_ms,
             remaining_seconds=max(0, until_ms - now_ms) / 1000 if now_ms else 0.0,
         )
+
+    async def wait_for(
+        self,
+        document_id: str,
+        token: str,
+        ms: int,
+        *,
+        seconds: float,
+        when_taken: Mapping[str, Any] | None = None,
+    ) -> "Waited":
+        """`acquire`, tried again and again, backing off, until the lease is taken or
+        `seconds` have passed (then the last attempt says it is not held)."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        retry_in = FIRST_RETRY_SECONDS
+        tries = 0
+        while True:
+            tries += 1
+            sent = loop.time()
+            attempt = await self.acquire(document_id, token, ms, when_taken=when_taken)
+            now = loop.time()
+            if attempt.held or now >= started + seconds:
+                return Waited(attempt=attempt, sent=sent, tries=tries, seconds=now - started)
+            await asyncio.sleep(min(retry_in, started + seconds - now))
+            retry_in = min(retry_in * 2, LONGEST_RETRY_SECONDS)
 
     async def renew(self, document_id: str, token: str, ms: int) -> bool:
         """Make the lease end `ms` from the server's now; False if `token` does not hold it

@@ -45,10 +45,6 @@ from infrastructure.mongo_lease import (
 
 log = logging.getLogger(__name__)
 
-FIRST_RETRY_SECONDS = 0.02
-LONGEST_RETRY_SECONDS = 0.5
-"""Waiting for a lease: retries start fast (most holders finish within tens of ms) and
-back off to this, or to the holder's expiry if sooner."""
 FIELDS = LeaseFields(token="lease_token", until_ms="lease_until_ms", now_ms="lease_seen_ms")
 
 
@@ -159,58 +155,46 @@ class MongoConversationLeases(BaseEventIsolation):
         """Nothing to release: leases end with their blocks."""
 
     async def _acquire(self, document_id: str) -> MongoHeldConversation:
-        """One atomic try after another, backing off, until the lease is ours: free, or run
-        out by the server's clock. Each try returns the document, so acquiring is also the
-        read; a try that finds the lease taken writes nothing."""
-        loop = asyncio.get_running_loop()
+        """Wait, boundedly, until the lease is ours. Each try returns the document, so
+        acquiring is also the read; a try that finds the lease taken writes nothing."""
         token = uuid.uuid4().hex
-        started = loop.time()
-        give_up_at = started + self._wait_seconds
-        retry_in = FIRST_RETRY_SECONDS
-        tries = 0
-        while True:
-            tries += 1
-            sent = loop.time()
-            with outside_budget():
+        with outside_budget():
+            waited = await self.documents.wait_for(
+                document_id,
+                token,
+                self._lease_ms,
+                seconds=self._wait_seconds,
                 # Pushed on when taken, so the TTL monitor cannot remove a document while
                 # it is held (and one abandoned by a crash is still cleaned up).
-                attempt = await self.documents.acquire(
-                    document_id,
-                    token,
-                    self._lease_ms,
-                    when_taken={"expires_at": self._storage.kept_until()["expires_at"]},
-                )
-            if attempt.held:
-                if tries > 1:
-                    self._waited(loop.time() - started)
-                flood = attempt.document.get("flood")
-                return MongoHeldConversation(
-                    document_id=document_id,
-                    token=token,
-                    snapshot=self._storage.snapshot(attempt.document),
-                    server_now_ms=attempt.now_ms,
-                    flood=flood if isinstance(flood, Mapping) else None,
-                    renewals=Renewals(
-                        lambda: self._renew(document_id, token, self._lease_ms),
-                        seconds=self._lease_seconds,
-                        safe_for=self._safe_for,
-                        granted_at=sent,
-                        name="conversation",
-                        clock=loop.time,
-                    ),
-                )
-            now = loop.time()
-            if now >= give_up_at:
-                self._waited(now - started)
-                if self._observer is not None:
-                    self._observer.count_lock_timeout()
-                log.warning(
-                    "gave up waiting %.1f s for a conversation held by another update",
-                    now - started,
-                )
-                raise ConversationBusy(f"conversation busy for {self._wait_seconds:g} s")
-            await asyncio.sleep(min(retry_in, give_up_at - now))
-            retry_in = min(retry_in * 2, LONGEST_RETRY_SECONDS)
+                when_taken={"expires_at": self._storage.kept_until()["expires_at"]},
+            )
+        attempt = waited.attempt
+        if (waited.tries > 1 or not attempt.held) and self._observer is not None:
+            self._observer.observe_lock_wait(waited.seconds)
+        if not attempt.held:
+            if self._observer is not None:
+                self._observer.count_lock_timeout()
+            log.warning(
+                "gave up waiting %.1f s for a conversation held by another update",
+                waited.seconds,
+            )
+            raise ConversationBusy(f"conversation busy for {self._wait_seconds:g} s")
+        flood = attempt.document.get("flood")
+        return MongoHeldConversation(
+            document_id=document_id,
+            token=token,
+            snapshot=self._storage.snapshot(attempt.document),
+            server_now_ms=attempt.now_ms,
+            flood=flood if isinstance(flood, Mapping) else None,
+            renewals=Renewals(
+                lambda: self._renew(document_id, token, self._lease_ms),
+                seconds=self._lease_seconds,
+                safe_for=self._safe_for,
+                granted_at=waited.sent,
+                name="conversation",
+                clock=asyncio.get_running_loop().time,
+            ),
+        )
 
     async def _renew(self, document_id: str, token: str, ms: int) -> bool:
         with outside_budget():
@@ -256,7 +240,3 @@ class MongoConversationLeases(BaseEventIsolation):
         nothing else, so the next update waits that long rather than a whole lease."""
         with suppress(StorageUnavailable):
             await self._renew(held.document_id, held.token, self._leftover_ms)
-
-    def _waited(self, seconds: float) -> None:
-        if self._observer is not None:
-            self._observer.observe_lock_wait(seconds)

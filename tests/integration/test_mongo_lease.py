@@ -133,3 +133,23 @@ async def test_a_holder_whose_lease_was_taken_is_stopped_at_the_next_renewal(
             await asyncio.sleep(60)
 
     assert asyncio.get_running_loop().time() - started < 1.5  # a third of the lease
+
+
+async def test_a_waiter_gets_the_lease_once_it_is_released_or_gives_up(lease: MongoLease) -> None:
+    assert (await lease.acquire(DOC, "a", 60_000)).held
+
+    async def release_soon() -> bool:
+        await asyncio.sleep(0.3)
+        return await lease.release(DOC, "a")
+
+    releasing = asyncio.create_task(release_soon())
+
+    waited = await lease.wait_for(DOC, "b", 60_000, seconds=5)
+
+    assert await releasing
+    assert waited.attempt.held
+    assert waited.tries > 1
+    assert 0.3 <= waited.seconds < 1.5
+    gave_up = await lease.wait_for(DOC, "c", 60_000, seconds=0.3)
+    assert not gave_up.attempt.held
+    assert 0.3 <= gave_up.seconds < 0.6
