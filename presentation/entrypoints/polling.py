@@ -2,7 +2,7 @@
 confirming each update only once it was handled, with health and metrics on `HTTP_PORT`.
 
 Several processes of one bot may run it against one MongoDB: the one holding the poller
-lease polls, the others wait on standby and take over (`poller_lease`)."""
+lease polls, the others wait on standby and take over (`infrastructure.poller_lease_keeper`)."""
 
 import asyncio
 import contextlib
