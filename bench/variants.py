@@ -17,8 +17,8 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from application.errors import StorageUnavailable
+from infrastructure.conversation.handled_updates import upsert_unless_handled
 from infrastructure.mongo_client import CODEC_OPTIONS
-from infrastructure.mongo_fsm_storage import upsert_unless_handled
 from infrastructure.mongo_user_repository import insert_unless_taken
 
 T = TypeVar("T")

@@ -3,7 +3,7 @@ settles two registrations racing, and the TTL index removes abandoned conversati
 
 from pymongo.errors import PyMongoError
 
-from infrastructure.mongo_fsm_storage import MongoFSMStorage
+from infrastructure.conversation.storage import MongoFSMStorage
 from infrastructure.mongo_user_repository import MongoUserRepository
 from infrastructure.startup_error import StartupError
 

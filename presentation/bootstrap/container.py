@@ -18,12 +18,12 @@ from application.register_user import RegisterUser
 from application.rename_user import RenameUser
 from application.show_profile import ShowProfile
 from infrastructure.clock import utc_now
+from infrastructure.conversation.lease import MongoConversationLeases
+from infrastructure.conversation.storage import MongoFSMStorage
 from infrastructure.embedded_mongo import EmbeddedMongo, run_embedded_mongo
 from infrastructure.mongo_client import MongoPing, get_database, open_mongo_client
 from infrastructure.mongo_command_timer import CommandTimer
-from infrastructure.mongo_conversation_lease import MongoConversationLeases
 from infrastructure.mongo_executor import MongoExecutor, open_mongo_executor
-from infrastructure.mongo_fsm_storage import MongoFSMStorage
 from infrastructure.mongo_indexes import create_indexes
 from infrastructure.mongo_poller_lease import MongoPollerLease
 from infrastructure.mongo_user_repository import MongoUserRepository

@@ -2,7 +2,7 @@
 confirming each update only once it was handled, with health and metrics on `HTTP_PORT`.
 
 Several processes of one bot may run it against one MongoDB: the one holding the poller
-lease polls, the others wait on standby and take over (`poller_lease`)."""
+lease polls, the others wait on standby and take over (`infrastructure.poller_lease_keeper`)."""
 
 import asyncio
 import contextlib
@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from aiogram import Bot
 from aiohttp import web
 
+from infrastructure.poller_lease_keeper import LeaseKeeper
 from infrastructure.startup_error import StartupError
 from presentation.bootstrap.container import Container
 from presentation.entrypoints.acknowledged_polling import confirm, poll
@@ -22,7 +23,7 @@ from presentation.entrypoints.interruption import (
     Interrupted,
     stop_signals_cancel_this_task,
 )
-from presentation.entrypoints.poller_lease import LeaseGate, LeaseKeeper
+from presentation.entrypoints.poller_lease_gate import LeaseGate
 
 log = logging.getLogger(__name__)
 

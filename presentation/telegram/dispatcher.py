@@ -11,19 +11,18 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StorageKey
 from aiogram.types import TelegramObject
 
 from application.show_profile import ShowProfile
-from presentation.telegram.conversation_store import ConversationLeases
+from presentation.telegram.conversation.duplicate_updates import DuplicateUpdates
+from presentation.telegram.conversation.lazy_fsm import (
+    LazyFSMMiddleware,
+    refuse_aiogram_state_filters,
+)
+from presentation.telegram.conversation.lease import ConversationLease, KeyOf, SharedFloodLimit
+from presentation.telegram.conversation.ports import ConversationLeases
 from presentation.telegram.handlers import build_router
 from presentation.telegram.languages import ResumeLanguage, SpeakTheUsersLanguage
 from presentation.telegram.middlewares.callback_answers import AnswerEveryPress
-from presentation.telegram.middlewares.conversation_lease import (
-    ConversationLease,
-    KeyOf,
-    SharedFloodLimit,
-)
-from presentation.telegram.middlewares.duplicate_updates import DuplicateUpdates
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
-from presentation.telegram.middlewares.lazy_fsm import LazyFSMMiddleware
 from presentation.telegram.middlewares.retry_failed import RetryFailedUpdates
 from presentation.telegram.middlewares.served_updates import ServedUpdates
 from presentation.telegram.middlewares.storage_admission import StorageAdmission
@@ -116,6 +115,7 @@ def build_dispatcher(
             observer.middleware.register(handler_name)
     dispatcher.callback_query.middleware.register(AnswerEveryPress())
     dispatcher.include_router(build_router())
+    refuse_aiogram_state_filters(dispatcher)
     return dispatcher
 
 

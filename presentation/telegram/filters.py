@@ -1,12 +1,10 @@
 """Filters shared by the routers. All async: aiogram runs sync filters in a thread pool."""
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import Router
 from aiogram.enums import ChatType
-from aiogram.filters import Filter, StateFilter
+from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message, TelegramObject
@@ -67,8 +65,7 @@ class InState(Filter):
     """Passes when the conversation is in `state`; reads it through the update's cache.
 
     Use it instead of aiogram's `StateFilter`, which reads `raw_state`: the lazy FSM
-    middleware never provides that, so a `StateFilter` would never match (`build_router`
-    refuses one at start-up).
+    middleware never provides that, so building a dispatcher with a `StateFilter` fails.
     """
 
     def __init__(self, state: State) -> None:
@@ -79,25 +76,3 @@ class InState(Filter):
 
     async def __call__(self, event: TelegramObject, state: FSMContext | None = None) -> bool:
         return state is not None and await state.get_state() == self._state
-
-
-def state_filters_aiogram_would_read(router: Router) -> Iterator[str]:
-    """Where, in `router` and every router under it, a filter needs `raw_state`: aiogram's
-    `StateFilter`, or a bare `State`, which the lazy FSM never lets match."""
-    for observer_name, observer in router.observers.items():
-        handlers = [("router filter", observer._handler)]
-        handlers += [(repr(h.callback), h) for h in observer.handlers]
-        for where, handler in handlers:
-            for filter_object in handler.filters or []:
-                if isinstance(filter_object.callback, StateFilter | State):
-                    yield f"{router.name}.{observer_name}: {where}"
-    for sub_router in router.sub_routers:
-        yield from state_filters_aiogram_would_read(sub_router)
-
-
-def refuse_state_filters(router: Router) -> None:
-    """Fail at start-up, not silently at every update, where a state filter would never
-    match: use `InState`."""
-    found = list(state_filters_aiogram_would_read(router))
-    if found:
-        raise TypeError(f"state filters that never match here (use InState): {found}")

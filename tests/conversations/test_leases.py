@@ -15,7 +15,8 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
 
-from application.errors import ConversationBusy, ConversationLost, StorageUnavailable
+from application.errors import StorageUnavailable
+from infrastructure.conversation.errors import ConversationBusy, ConversationLost
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.settings import Settings
 from presentation.bootstrap import lifecycle
@@ -33,7 +34,7 @@ OPERATION_TIMEOUT_SECONDS = 2.0
 that cannot take its lease goes on without it (see the outage tests), which is not what
 these tests are about."""
 SAFE_FOR = LEASE_SECONDS - OPERATION_TIMEOUT_SECONDS - 0.25
-"""How long a holder that cannot renew goes on (see infrastructure.mongo_conversation_lease)."""
+"""How long a holder that cannot renew goes on (see infrastructure.conversation.lease)."""
 
 
 @dataclass
@@ -196,8 +197,8 @@ async def test_an_update_whose_process_died_holding_the_lease_is_finished_elsewh
     async def die(*args: object, **kwargs: object) -> bool:
         raise ProcessDied
 
-    for write in ("release_lease", "renew_lease"):
-        monkeypatch.setattr(a.container.storage.fsm_storage(), write, die)
+    for write in ("release", "renew"):
+        monkeypatch.setattr(a.container.storage.conversation_leases().documents, write, die)
     name = local_update(2, ADA, "Ada")
     with pytest.raises(ProcessDied):
         await a.feed(name)
@@ -221,7 +222,7 @@ async def test_a_failed_release_fails_the_update_and_its_redelivery_ends_the_con
     async def outage(*args: object, **kwargs: object) -> bool:
         raise StorageUnavailable("MongoDB call failed: NetworkTimeout")
 
-    monkeypatch.setattr(a.container.storage.fsm_storage(), "release_lease", outage)
+    monkeypatch.setattr(a.container.storage.conversation_leases().documents, "release", outage)
     name = local_update(2, ADA, "Ada")
     with pytest.raises(StorageUnavailable):
         await a.feed(name)  # registered and answered; the end of the conversation not written
@@ -242,7 +243,7 @@ async def test_a_rename_whose_release_failed_is_answered_renamed_when_delivered_
     async def outage(*args: object, **kwargs: object) -> bool:
         raise StorageUnavailable("MongoDB call failed: NetworkTimeout")
 
-    monkeypatch.setattr(a.container.storage.fsm_storage(), "release_lease", outage)
+    monkeypatch.setattr(a.container.storage.conversation_leases().documents, "release", outage)
     grace = local_update(4, ADA, "Grace")
     with pytest.raises(StorageUnavailable):
         await a.feed(grace)  # renamed and answered; the end of the conversation not written
@@ -258,7 +259,7 @@ async def test_a_holder_that_cannot_renew_stops_before_its_lease_runs_out_and_no
     async def cannot_renew(*args: object, **kwargs: object) -> bool:
         raise StorageUnavailable("MongoDB call failed: NetworkTimeout")
 
-    monkeypatch.setattr(a.container.storage.fsm_storage(), "renew_lease", cannot_renew)
+    monkeypatch.setattr(a.container.storage.conversation_leases().documents, "renew", cannot_renew)
     a.session.released.clear()  # a's handler runs far longer than the lease
     slow = asyncio.create_task(a.feed(local_update(1, ADA, "/start")))
     await asyncio.sleep(0.5)

@@ -20,6 +20,7 @@ from pymongo import MongoClient
 
 from infrastructure.embedded_mongo import free_loopback_port
 from infrastructure.mongo_client import Document
+from infrastructure.mongo_lease import SERVER_NOW_MS
 from presentation.telegram import texts
 from tests.conftest import FailPoints
 from tests.e2e.fake_bot_api import FakeBotApi, Poll
@@ -181,7 +182,7 @@ def test_a_poller_whose_lease_was_taken_stops_polling_and_waits_on_standby(
     assert _metric(port, "profilebot_poller_active") == 1
 
     leases = mongo_client[db_name]["leases"]
-    hour_from_now = {"$add": [{"$toLong": "$$NOW"}, 3_600_000]}
+    hour_from_now = {"$add": [SERVER_NOW_MS, 3_600_000]}
     leases.update_one(
         {"_id": LEASE_ID}, [{"$set": {"token": "intruder", "until_ms": hour_from_now}}]
     )

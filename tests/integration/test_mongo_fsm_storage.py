@@ -6,17 +6,13 @@ from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.storage.base import StorageKey
 from pymongo.database import Database
 
-from application.errors import RequestAlreadyHandled
 from infrastructure.clock import utc_now
+from infrastructure.conversation.errors import RequestAlreadyHandled
+from infrastructure.conversation.handled_updates import HANDLED_KEPT, HANDLED_REMEMBERED
+from infrastructure.conversation.storage import EXPIRY_INDEX, MongoFSMStorage
 from infrastructure.mongo_client import Document
 from infrastructure.mongo_executor import MongoExecutor
-from infrastructure.mongo_fsm_storage import (
-    EXPIRY_INDEX,
-    HANDLED_KEPT,
-    HANDLED_REMEMBERED,
-    MongoFSMStorage,
-)
-from presentation.telegram.conversation_store import ConversationStore
+from presentation.telegram.conversation.ports import ConversationStore
 from presentation.telegram.states import Registration
 
 pytestmark = pytest.mark.mongo

@@ -2,7 +2,7 @@ from typing import Any
 
 from aiogram.types import TelegramObject, Update
 
-from presentation.telegram.middlewares.duplicate_updates import DuplicateUpdates
+from presentation.telegram.conversation.duplicate_updates import DuplicateUpdates
 from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
 from tests.presentation.conftest import private_update
 

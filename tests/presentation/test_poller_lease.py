@@ -9,12 +9,13 @@ from typing import Any, cast
 
 import pytest
 from aiogram import Bot
+from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import GetUpdates, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
 
 from application.errors import StorageUnavailable
-from infrastructure.mongo_poller_lease import LeaseState
-from presentation.entrypoints.poller_lease import LeaseGate, LeaseKeeper
+from infrastructure.poller_lease_keeper import LeaseKeeper, LeaseState
+from presentation.entrypoints.poller_lease_gate import LeaseGate
 
 BOT = cast(Bot, object())
 
@@ -214,3 +215,35 @@ async def test_a_release_waits_for_a_long_poll_cancelled_unanswered() -> None:
     assert lease.released_after is not None
     assert 2.4 < lease.released_after <= 2.75
     assert keeper.poll_seconds() is None
+
+
+async def test_a_stall_past_the_deadline_stops_polling_without_crashing_the_renewals() -> None:
+    lease = MemoryLease()
+    keeper = await acquired(lease, 1.2)  # deadline 0.9 s after acquiring, renewal at 0.4 s
+    gate = LeaseGate(keeper)
+
+    async with keeper.holding() as lost:
+        time.sleep(1.0)  # noqa: ASYNC251 - the event loop stalls (a stopped VM) past both
+        # The getUpdates waiting to be sent runs first, finds the deadline passed…
+        assert await send(gate, Requests(), GetUpdates(timeout=1)) == []
+        assert lost.is_set()
+        await asyncio.sleep(0.1)  # …then the renewals wake up late, and must not crash.
+
+    assert keeper.poll_seconds() is None
+    assert await keeper.wait_until_acquired(asyncio.Event())  # and it recovers
+    assert keeper.poll_seconds() is not None
+
+
+async def test_long_polls_without_an_answer_are_forgotten_once_over_at_telegram() -> None:
+    lease = MemoryLease()
+    keeper = await acquired(lease, 3.0)
+    gate = LeaseGate(keeper)
+
+    async def network_error(bot: Bot, method: TelegramMethod[Any]) -> Response[Any]:
+        raise TelegramNetworkError(method, "connection reset")
+
+    for _ in range(50):  # short polls, each over at Telegram at once, never answered
+        with pytest.raises(TelegramNetworkError):
+            await gate(network_error, BOT, GetUpdates(timeout=0))
+
+    assert keeper.polls_unanswered <= 1

@@ -3,7 +3,7 @@ and do not pile up."""
 
 from aiogram.fsm.storage.base import StorageKey
 
-from presentation.telegram.middlewares.lazy_fsm import Unsaved, _Change
+from presentation.telegram.conversation.changes import Change, Unsaved
 
 
 class Clock:
@@ -21,10 +21,10 @@ def key(user_id: int) -> StorageKey:
 def test_a_change_older_than_the_conversations_lifetime_is_dropped() -> None:
     clock = Clock()
     unsaved = Unsaved(max_age_seconds=60, clock=clock)
-    unsaved.keep(key(7), _Change(state="asking"))
+    unsaved.keep(key(7), Change(state="asking"))
 
     clock.now += 59
-    assert unsaved.get(key(7)) == _Change(state="asking")
+    assert unsaved.get(key(7)) == Change(state="asking")
     clock.now += 2
     assert unsaved.get(key(7)) is None
     assert len(unsaved) == 0
@@ -33,8 +33,8 @@ def test_a_change_older_than_the_conversations_lifetime_is_dropped() -> None:
 def test_at_most_max_entries_are_kept_the_oldest_go_first() -> None:
     unsaved = Unsaved(max_age_seconds=60, max_entries=3, clock=Clock())
     for user_id in range(1, 5):
-        unsaved.keep(key(user_id), _Change(state=f"s{user_id}"))
+        unsaved.keep(key(user_id), Change(state=f"s{user_id}"))
 
     assert len(unsaved) == 3
     assert unsaved.get(key(1)) is None
-    assert unsaved.get(key(4)) == _Change(state="s4")
+    assert unsaved.get(key(4)) == Change(state="s4")

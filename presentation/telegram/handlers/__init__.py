@@ -7,11 +7,7 @@ for a name is handled as that command and never stored as a name. Every handler 
 
 from aiogram import Router
 
-from presentation.telegram.filters import (
-    PrivateChatButton,
-    PrivateChatUser,
-    refuse_state_filters,
-)
+from presentation.telegram.filters import PrivateChatButton, PrivateChatUser
 from presentation.telegram.handlers import (
     errors,
     forgetting,
@@ -44,5 +40,4 @@ def build_router() -> Router:
         general.fallback_router(),
         errors.router(),
     )
-    refuse_state_filters(root)
     return root

@@ -16,10 +16,7 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
 from application.errors import (
-    ConversationBusy,
-    ConversationLost,
     ProfileChangedMeanwhile,
-    RequestAlreadyHandled,
     StorageUnavailable,
     UserAlreadyRegistered,
     UserNotRegistered,
@@ -27,6 +24,11 @@ from application.errors import (
 from domain.language import InvalidLanguage
 from domain.user import InvalidUserId, TimestampNotUtc
 from domain.user_name import InvalidUserName
+from infrastructure.conversation.errors import (
+    ConversationBusy,
+    ConversationLost,
+    RequestAlreadyHandled,
+)
 from presentation.telegram import states, texts
 from presentation.telegram.handlers.arguments import You
 

@@ -20,7 +20,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from application.errors import RequestAlreadyHandled
+from infrastructure.conversation.errors import RequestAlreadyHandled
 
 log = logging.getLogger(__name__)
 

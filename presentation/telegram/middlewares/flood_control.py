@@ -15,7 +15,7 @@ from aiogram.types import TelegramObject, Update, User
 
 from presentation.telegram import texts
 from presentation.telegram.middlewares.callback_answers import answer_quietly
-from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
+from presentation.telegram.middlewares.update_log import set_outcome
 
 PRUNE_AT = 10_000
 """Buckets kept before the full ones are forgotten."""
@@ -76,9 +76,7 @@ class FloodControl(BaseMiddleware):
         user = data.get("event_from_user")
         if not isinstance(user, User) or self._admit(user.id):
             return await handler(event, data)
-        trace = data.get(TRACE_KEY)
-        if isinstance(trace, UpdateTrace):
-            trace.outcome = "throttled"
+        set_outcome(data, "throttled")
         bucket = self._buckets[user.id]
         warn = not bucket.warned
         bucket.warned = True

@@ -18,7 +18,7 @@ from aiogram.enums import ChatType
 from aiogram.types import TelegramObject, Update
 
 from presentation.telegram.middlewares.callback_answers import answer_quietly
-from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
+from presentation.telegram.middlewares.update_log import set_outcome
 
 
 class ServedUpdates(BaseMiddleware):
@@ -32,9 +32,7 @@ class ServedUpdates(BaseMiddleware):
     ) -> Any:
         if isinstance(event, Update) and is_served(event, data.get(EVENT_CONTEXT_KEY)):
             return await handler(event, data)
-        trace = data.get(TRACE_KEY)
-        if isinstance(trace, UpdateTrace):
-            trace.outcome = "ignored"
+        set_outcome(data, "ignored")
         if isinstance(event, Update) and event.callback_query is not None:
             await answer_quietly(data["bot"], event.callback_query.id)  # stops its spinner
         return UNHANDLED

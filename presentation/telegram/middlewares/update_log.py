@@ -7,7 +7,7 @@ Never the message text: what users type stays out of the logs.
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,14 @@ class UpdateTrace:
 
     handler: str = "-"
     outcome: str | None = None
+
+
+def set_outcome(data: Mapping[str, Any], outcome: str) -> None:
+    """Say how the update ended, for its log line and record: `duplicate`, `throttled`,
+    `ignored`, `error:<class>`. Does nothing for an update `UpdateLog` does not trace."""
+    trace = data.get(TRACE_KEY)
+    if isinstance(trace, UpdateTrace):
+        trace.outcome = outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +98,12 @@ class HandlerName(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         trace = data.get(TRACE_KEY)
-        if isinstance(trace, UpdateTrace):
-            if isinstance(event, ErrorEvent):
-                trace.outcome = f"error:{type(event.exception).__name__}"
-            elif isinstance(chosen := data.get("handler"), HandlerObject):
-                trace.handler = getattr(chosen.callback, "__name__", "?")
+        if isinstance(event, ErrorEvent):
+            set_outcome(data, f"error:{type(event.exception).__name__}")
+        elif isinstance(trace, UpdateTrace) and isinstance(
+            chosen := data.get("handler"), HandlerObject
+        ):
+            trace.handler = getattr(chosen.callback, "__name__", "?")
         if not log.isEnabledFor(logging.DEBUG):
             return await handler(event, data)
         entered = time.monotonic()

@@ -6,37 +6,36 @@ update, wherever it ran, left behind.
 Holding the lease is also where three things that must be shared between processes live,
 at no extra round trip: the record of handled updates (a delivered-again update is dropped,
 in any process, for as long as the record is kept), the flood-control bucket (N processes do
-not give a flooder N budgets), and the conversation itself (see `lazy_fsm`).
+not give a flooder N budgets), and the conversation itself (see `access.UnderLease`).
 
-If MongoDB does not answer, the update goes on without a lease, marked so that anything
-needing the conversation fails as a storage outage would: `/help` still answers, and a step
-that needs storage gets the usual apology.
+If MongoDB does not answer, the update goes on without a lease (`access.WithoutLease`), so
+that anything needing the conversation fails as a storage outage would: `/help` still
+answers, and a step that needs storage gets the usual apology.
 """
 
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from typing import Any, Final
+from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import TelegramObject, Update
 
-from application.errors import ConversationBusy, ConversationLost, StorageUnavailable
+from application.errors import StorageUnavailable
+from infrastructure.conversation.errors import ConversationBusy, ConversationLost
 from presentation.telegram import texts
-from presentation.telegram.conversation_store import ConversationLeases, HeldConversation
+from presentation.telegram.conversation.access import ACCESS_KEY, UnderLease, WithoutLease
+from presentation.telegram.conversation.ports import ConversationLeases, HeldConversation
 from presentation.telegram.middlewares.callback_answers import answer_quietly
 from presentation.telegram.middlewares.flood_control import take_token, tell_throttled
-from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
+from presentation.telegram.middlewares.update_log import set_outcome
 
 log = logging.getLogger(__name__)
 
-HELD_KEY: Final = "held_conversation"
-"""Where the held conversation is put for the lazy FSM, or `STORAGE_DOWN`."""
-STORAGE_DOWN: Final = "storage down"
-
 KeyOf = Callable[[Bot, dict[str, Any]], StorageKey | None]
+Next = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class SharedFloodLimit:
@@ -87,11 +86,7 @@ class ConversationLease(BaseMiddleware):
             raise
 
     async def _held(
-        self,
-        key: StorageKey,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: Update,
-        data: dict[str, Any],
+        self, key: StorageKey, handler: Next, event: Update, data: dict[str, Any]
     ) -> Any:
         async with AsyncExitStack() as holding:
             try:
@@ -100,29 +95,22 @@ class ConversationLease(BaseMiddleware):
                 log.warning(
                     "update %d goes on without its conversation (%s)", event.update_id, error
                 )
-                data[HELD_KEY] = STORAGE_DOWN
+                data[ACCESS_KEY] = WithoutLease()
                 held = None
             if held is not None:
                 return await self._handle(held, handler, event, data)
         return await handler(event, data)
 
     async def _handle(
-        self,
-        held: HeldConversation,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: Update,
-        data: dict[str, Any],
+        self, held: HeldConversation, handler: Next, event: Update, data: dict[str, Any]
     ) -> Any:
-        trace = data.get(TRACE_KEY)
         if event.update_id in held.snapshot.handled:
-            if isinstance(trace, UpdateTrace):
-                trace.outcome = "duplicate"
+            set_outcome(data, "duplicate")
             return UNHANDLED
         admitted, warn = self._flood.admit(held)
         if not admitted:  # not recorded: it had no effect, and the record keeps 100 ids
-            if isinstance(trace, UpdateTrace):
-                trace.outcome = "throttled"
+            set_outcome(data, "throttled")
             await tell_throttled(data["bot"], event, warn=warn)
             return None
-        data[HELD_KEY] = held
+        data[ACCESS_KEY] = UnderLease(held, event.update_id)
         return await handler(event, data)

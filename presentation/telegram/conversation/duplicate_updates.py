@@ -8,7 +8,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
-from presentation.telegram.middlewares.update_log import TRACE_KEY, UpdateTrace
+from presentation.telegram.middlewares.update_log import set_outcome
 
 
 class DuplicateUpdates(BaseMiddleware):
@@ -27,9 +27,7 @@ class DuplicateUpdates(BaseMiddleware):
     ) -> Any:
         if isinstance(event, Update):
             if event.update_id in self._seen:
-                trace = data.get(TRACE_KEY)
-                if isinstance(trace, UpdateTrace):
-                    trace.outcome = "duplicate"
+                set_outcome(data, "duplicate")
                 return None
             self._remember(event.update_id)
         return await handler(event, data)

@@ -1,10 +1,10 @@
-"""What the bot needs from a conversation store beyond aiogram's `BaseStorage`: one read that
-also says which updates were already handled, and one write that records the update done;
-and, for several processes, a lease on the conversation that is that read and that write.
+"""What the conversation mechanism needs from a storage beyond aiogram's `BaseStorage`: one
+read that also says which updates were already handled, and one write that records the
+update done; and, for several processes, a lease on the conversation that is that read and
+that write.
 
-Structural (a `Protocol`), so an adapter in `infrastructure` implements it without importing
-the Telegram package. A storage without it (aiogram's `MemoryStorage` in the fast tests)
-still works, without the durable duplicate check.
+Structural (`Protocol`s), so the adapters in `infrastructure.conversation` implement them
+without importing the Telegram package.
 """
 
 from collections.abc import Mapping, Set

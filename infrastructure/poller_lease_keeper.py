@@ -19,7 +19,8 @@ can hold the lease. The reasoning, with L the lease duration:
   a long-poll timeout that ends before the local deadline (`LeaseGate`, whole seconds,
   rounded down): every getUpdates this process sent is over at Telegram before the lease
   can pass to another process, whether or not this process is still alive to read it.
-- The lease is renewed every L / 3, retried until the deadline. If the deadline comes
+- The lease is renewed every L / 3, retried until the deadline (`infrastructure.mongo_lease`,
+  the one lease the bot has). If the deadline comes
   without a renewal (MongoDB down or slow), or the renewal finds another token holding it,
   polling stops at once: the getUpdates in progress is cancelled (it was sent with a timeout
   that ends in time anyway), `profilebot_leases_lost{lease="poller"}` counts it, one WARNING
@@ -47,30 +48,30 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Protocol, cast
-
-from aiogram import Bot
-from aiogram.client.session.middlewares.base import (
-    BaseRequestMiddleware,
-    NextRequestMiddlewareType,
-)
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
-from aiogram.methods import GetUpdates, TelegramMethod
-from aiogram.methods.base import Response, TelegramType
+from dataclasses import dataclass
+from typing import Protocol
 
 from application.errors import StorageUnavailable
-from infrastructure.mongo_poller_lease import LeaseState
+from infrastructure.mongo_lease import Renewals
 
 log = logging.getLogger(__name__)
 
 GUARD_SECONDS = 1.0
 """At most this much of the lease is kept back from polling (less for very short leases)."""
-RETRY_SECONDS = 0.25
-"""Pause between renewals that failed, while the deadline still allows another try."""
 SHORT_POLL_PAUSE_SECONDS = 0.25
 """Pause before a getUpdates that could only be a short poll (a renewal is late), so that
 polling does not spin; a renewal meanwhile makes it a long poll again."""
 MIN_WAIT_SECONDS = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseState:
+    """The lease as the server left it after an attempt to take it."""
+
+    held: bool
+    """Whether the token that asked holds it now."""
+    remaining_seconds: float
+    """How long the holder's lease has left, by the server's clock (0 if it has none)."""
 
 
 class PollerLease(Protocol):
@@ -112,10 +113,10 @@ class LeaseKeeper:
         self._guard = min(GUARD_SECONDS, seconds / 4)
         self._on_lost = on_lost
         self.token = token or new_token()
-        self._deadline: float | None = None
-        """Monotonic time by which every getUpdates of this process must be over at
-        Telegram; None while the lease is not held."""
-        self._renew_at = 0.0
+        self._renewals: Renewals | None = None
+        """While the lease is held: its renewals, whose deadline is the monotonic time by
+        which every getUpdates of this process must be over at Telegram."""
+        self._renewing: asyncio.Task[None] | None = None
         self._unanswered: list[float] = []
         """When each getUpdates sent and not answered (cancelled, or its answer lost) is
         over at Telegram at the latest, in monotonic time."""
@@ -124,9 +125,9 @@ class LeaseKeeper:
     def poll_seconds(self) -> int | None:
         """The longest long-poll timeout a getUpdates sent now may have, or None if the
         lease does not cover even a short poll."""
-        if self._deadline is None:
+        if self._renewals is None:
             return None
-        left = self._deadline - time.monotonic()
+        left = self._renewals.deadline - time.monotonic()
         return int(left) if left > 0 else None
 
     async def allowed_poll_seconds(self, wanted: int) -> int | None:
@@ -145,12 +146,22 @@ class LeaseKeeper:
     def poll_sent(self, seconds: int) -> float:
         """Note a getUpdates sent now with long-poll timeout `seconds`; returns when it is
         over at Telegram at the latest, to be passed to `poll_answered` once it is."""
-        ends = time.monotonic() + seconds
+        now = time.monotonic()
+        # Those over at Telegram by now no longer matter: the list stays as short as the
+        # polls that may still be running there.
+        self._unanswered = [e for e in self._unanswered if e > now]
+        ends = now + seconds
         self._unanswered.append(ends)
         return ends
 
     def poll_answered(self, ends: float) -> None:
-        self._unanswered.remove(ends)
+        with contextlib.suppress(ValueError):  # already forgotten: it was over anyway
+            self._unanswered.remove(ends)
+
+    @property
+    def polls_unanswered(self) -> int:
+        """getUpdates sent and not answered that may still be running at Telegram."""
+        return len(self._unanswered)
 
     async def wait_until_acquired(self, stop: asyncio.Event) -> bool:
         """Standby: try to acquire every third of the lease until it is this process's
@@ -189,21 +200,21 @@ class LeaseKeeper:
         yields an event set once it is lost. Leaving stops renewing but keeps the lease
         until `release` or expiry."""
         self._lost = lost = asyncio.Event()
-        renewing = asyncio.create_task(self._keep())
+        self._renewing = renewing = asyncio.create_task(self._keep())
         try:
             yield lost
         finally:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
-            self._deadline = None
+            self._renewals = self._renewing = None
 
     async def release(self) -> None:
         """Give the lease up if this process holds it, so that a standby takes over without
         waiting for it to run out. It ends at once, or, if a getUpdates was left without
         its answer (a long poll cancelled at the stop still runs at Telegram), once that is
         over, plus the guard."""
-        self._deadline = None
+        self._renewals = None
         after = max(0.0, max(self._unanswered, default=0.0) + self._guard - time.monotonic())
         try:
             released = await self._lease.release(self.token, after)
@@ -218,82 +229,26 @@ class LeaseKeeper:
             log.info("polling lease released (it ends in %.1f s)", after)
 
     async def _keep(self) -> None:
-        while True:
-            await asyncio.sleep(max(0.0, self._renew_at - time.monotonic()))
-            problem = await self._renew()
-            if problem is not None:
-                self._lose(problem)
-                return
-
-    async def _renew(self) -> str | None:
-        """Renew before the deadline, trying again after failures; what went wrong if not."""
-        assert self._deadline is not None
-        failure = "MongoDB did not answer"
-        try:
-            async with asyncio.timeout(self._deadline - time.monotonic()):
-                while True:
-                    sent = time.monotonic()
-                    try:
-                        renewed = await self._lease.renew(self.token, self._seconds)
-                    except StorageUnavailable as error:
-                        failure = str(error)
-                        await asyncio.sleep(RETRY_SECONDS)
-                        continue
-                    if not renewed:
-                        return "another poller holds it now"
-                    self._hold_from(sent)
-                    return None
-        except TimeoutError:
-            return f"not renewed in time ({failure})"
+        renewals = self._renewals
+        if renewals is not None:
+            self._lose(await renewals.keep())
 
     def _hold_from(self, sent: float) -> None:
         """The lease was granted by a request sent at `sent` (monotonic)."""
-        self._deadline = sent + self._seconds - self._guard
-        self._renew_at = sent + self._seconds / 3
+        self._renewals = Renewals(
+            lambda: self._lease.renew(self.token, self._seconds),
+            seconds=self._seconds,
+            safe_for=self._seconds - self._guard,
+            granted_at=sent,
+            name="polling",
+        )
 
     def _lose(self, why: str) -> None:
-        if self._deadline is None or self._lost.is_set():
+        if self._renewals is None or self._lost.is_set():
             return
-        self._deadline = None
+        self._renewals = None
+        if self._renewing is not None and self._renewing is not asyncio.current_task():
+            self._renewing.cancel()  # a stall let the gate notice first: renew no more
         log.warning("polling lease lost: %s; polling stopped until it is held again", why)
         self._on_lost()
         self._lost.set()
-
-
-class LeaseGate(BaseRequestMiddleware):
-    """The one place a getUpdates leaves this process: only while the lease is held, and
-    with a long-poll timeout that ends at Telegram before the lease could pass to another
-    poller. Other methods (replies) pass untouched: an update fetched under the lease may
-    be answered after it."""
-
-    def __init__(self, keeper: LeaseKeeper) -> None:
-        self._keeper = keeper
-
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Response[TelegramType]:
-        if not isinstance(method, GetUpdates):
-            return await make_request(bot, method)
-        wanted = method.timeout or 0
-        seconds = await self._keeper.allowed_poll_seconds(wanted)
-        if seconds is None:
-            # Not sent: no updates. The lease is lost, so polling is stopping already.
-            # (The chain really returns the method's result, not a `Response`.)
-            return cast(Response[TelegramType], [])
-        if seconds < wanted:
-            method = cast(
-                TelegramMethod[TelegramType], method.model_copy(update={"timeout": seconds})
-            )
-        ends = self._keeper.poll_sent(seconds)
-        try:
-            response = await make_request(bot, method)
-        except TelegramNetworkError:
-            raise  # no answer: it may still be running at Telegram
-        except TelegramAPIError:
-            self._keeper.poll_answered(ends)  # answered, with an error
-            raise
-        self._keeper.poll_answered(ends)
-        return response

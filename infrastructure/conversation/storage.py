@@ -1,0 +1,186 @@
+"""aiogram's FSM storage in MongoDB, over the process's one client and executor; what
+aiogram's own `fsm/storage/pymongo.py` is, plus the two calls the bot makes instead of
+four: `read` (state, data and the updates already handled) and `write` (state and data, and
+the update recorded as handled, in one write).
+
+aiogram ships Mongo storages of its own, but they need pymongo's async client (a second
+client per process) and close it in the dispatcher's first shutdown hook, while handlers may
+still be running. This one shares the sync client and the executor with the repository and
+leaves closing to whoever owns them.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Self
+
+from aiogram.exceptions import DataNotDictLikeError
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
+from pymongo import ASCENDING
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from application.clock import Clock
+from infrastructure.conversation.errors import RequestAlreadyHandled
+from infrastructure.conversation.handled_updates import (
+    HANDLED_REMEMBERED,
+    handled_ids,
+    record_unless_handled,
+    upsert_unless_handled,
+)
+from infrastructure.mongo_client import Document
+from infrastructure.mongo_executor import MongoExecutor
+
+EXPIRY_INDEX = "expires_at_ttl"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A conversation as read (a `ConversationSnapshot` of the aiogram side)."""
+
+    state: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    handled: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, document: Document | None, now: datetime) -> Self:
+        if document is None:
+            return cls()
+        handled = handled_ids(document)
+        expires = document.get("state_expires_at") or document.get("expires_at")
+        if not isinstance(expires, datetime) or expires <= now:
+            return cls(handled=handled)
+        state = document.get("state")
+        return cls(
+            state=state if isinstance(state, str) else None,
+            data=_decode(document.get("data")),
+            handled=handled,
+        )
+
+
+class MongoFSMStorage(BaseStorage):
+    """One document per conversation:
+    `{_id: key, state, data, state_expires_at, handled: [update ids], expires_at}`.
+
+    `data` is kept as a JSON string, like aiogram's Redis storage does, so keys with `.` or
+    `$` and values that look like query operators round-trip untouched. A state older than
+    `ttl` reads as no state (the TTL monitor runs only once a minute, and the document lives
+    on for `handled`); a write to it starts the conversation afresh. The TTL index removes a
+    document `HANDLED_REMEMBERED` (or `ttl`, if longer) after its last write.
+    """
+
+    def __init__(
+        self,
+        database: Database[Document],
+        executor: MongoExecutor,
+        *,
+        ttl: timedelta,
+        clock: Clock,
+        collection: str = "fsm_states",
+    ) -> None:
+        self.collection: Collection[Document] = database[collection]
+        self.executor = executor
+        self._ttl = ttl
+        self._kept_for = max(ttl, HANDLED_REMEMBERED)
+        self._clock = clock
+        self._keys = DefaultKeyBuilder(
+            with_bot_id=True, with_business_connection_id=True, with_destiny=True
+        )
+
+    def create_indexes(self) -> None:
+        """The TTL index: documents expire at their own `expires_at`. Blocking: called once
+        at start-up, before any update is handled."""
+        self.collection.create_index(
+            [("expires_at", ASCENDING)], expireAfterSeconds=0, name=EXPIRY_INDEX
+        )
+
+    def document_id(self, key: StorageKey) -> str:
+        return self._keys.build(key)
+
+    async def read(self, key: StorageKey) -> Snapshot:
+        document = await self.executor.run(
+            self.collection.find_one, {"_id": self.document_id(key)}, {"expires_at": False}
+        )
+        return self.snapshot(document)
+
+    async def write(
+        self,
+        key: StorageKey,
+        state: str | None,
+        data: Mapping[str, Any] | None,
+        handled: int | None,
+    ) -> None:
+        """One write: `state`, `data` unless None, and update `handled` recorded as done
+        (conditionally: `RequestAlreadyHandled` if it already was)."""
+        await self._write(key, self.change(state, data), handled)
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        value = state.state if isinstance(state, State) else state
+        await self._write(key, {"state": {"$literal": value}}, None)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        return (await self.read(key)).state
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        if not isinstance(data, Mapping):
+            raise DataNotDictLikeError(f"Data must be a dict or dict-like, not {type(data)}")
+        await self._write(key, {"data": {"$literal": _encode(data)}}, None)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        return dict((await self.read(key)).data)
+
+    async def clear(self, key: StorageKey) -> None:
+        """End the conversation in one write (aiogram's `FSMContext.clear` takes two)."""
+        await self.write(key, None, {}, None)
+
+    async def close(self) -> None:
+        """Nothing to release: the client and executor belong to the container."""
+
+    def snapshot(self, document: Document | None) -> Snapshot:
+        return Snapshot.of(document, self._clock())
+
+    def change(self, state: str | None, data: Mapping[str, Any] | None) -> Document:
+        """The pipeline fields that store `state`, and `data` unless None (an expired
+        conversation's data then starts afresh)."""
+        fields: Document = {"state": {"$literal": state}}
+        fields["data"] = (
+            {"$cond": [self._alive(), "$data", "{}"]}
+            if data is None
+            else {"$literal": _encode(data)}
+        )
+        return fields
+
+    def kept_until(self) -> Document:
+        """The pipeline fields that keep the document (and its state) alive from now."""
+        now = self._clock()
+        return {"state_expires_at": now + self._ttl, "expires_at": now + self._kept_for}
+
+    def _alive(self) -> Document:
+        return {"$gt": [{"$ifNull": ["$state_expires_at", "$expires_at"]}, self._clock()]}
+
+    async def _write(self, key: StorageKey, fields: Document, handled: int | None) -> None:
+        alive = self._alive()
+        update: Document = {
+            # An expired conversation (not yet removed) starts afresh.
+            "state": {"$cond": [alive, "$state", None]},
+            "data": {"$cond": [alive, "$data", "{}"]},
+            **fields,
+            **self.kept_until(),
+        }
+        query: Document = {"_id": self.document_id(key)}
+        if handled is not None:
+            record_unless_handled(query, update, handled)
+        if not await self.executor.run(upsert_unless_handled, self.collection, query, update):
+            assert handled is not None  # only a condition on `handled` can make it fail
+            raise RequestAlreadyHandled(handled)
+
+
+def _encode(data: Mapping[str, Any]) -> str:
+    return json.dumps(dict(data), ensure_ascii=False)
+
+
+def _decode(text: object) -> dict[str, Any]:
+    data = json.loads(text) if isinstance(text, str) else None
+    return data if isinstance(data, dict) else {}

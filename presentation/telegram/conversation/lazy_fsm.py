@@ -1,0 +1,183 @@
+"""aiogram's FSM, made lazy, frugal with round trips, and safe against redelivery.
+
+aiogram's own FSM middleware reads the state before any handler runs, so even /help costs a
+round trip and fails while the database is down; it writes every change at once, and
+`FSMContext.clear()` takes two writes. Here:
+
+- the conversation is read when a filter or handler first asks, at most once per update;
+- changes are kept until the handler has returned, replies sent, then written in one write
+  that also records the update as handled. A crash before that write leaves the update
+  unrecorded, so its redelivery is handled again (use cases are idempotent for that) and the
+  user gets the answer they were owed; after it, a redelivery is recognised by the read that
+  precedes any change (a change without a read reads first) and dropped. If the handler
+  fails after its use case succeeded (its reply could not be sent), its change is still
+  written, unrecorded.
+
+Where the read comes from and what the write is depends on the storage mode
+(`access`). aiogram's `StateFilter` reads `raw_state`, which is not provided here (it would
+cost every update a read): building a dispatcher that uses it fails, naming the handler;
+filter on state with `presentation.telegram.filters.InState`. Keeping one user's updates in
+order is `UserOrder`'s job, further out, so that error replies are in order too.
+"""
+
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import replace
+from typing import Any, cast
+
+from aiogram import Bot, Router
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.middleware import FSMContextMiddleware
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, StateType
+from aiogram.fsm.storage.memory import DisabledEventIsolation
+from aiogram.types import TelegramObject, Update
+
+from infrastructure.conversation.errors import RequestAlreadyHandled
+from presentation.telegram.conversation.access import (
+    ACCESS_KEY,
+    ConversationAccess,
+    Stored,
+    access_without_lease,
+)
+from presentation.telegram.conversation.changes import Change, Unchanged, Unsaved
+from presentation.telegram.middlewares.update_log import set_outcome
+
+
+class Conversation(FSMContext):
+    """The FSM context of one update: reads once, writes once, at the end.
+
+    `unsaved` is shared by every update's conversation: changes whose write failed, by key.
+    """
+
+    def __init__(self, context: FSMContext, access: ConversationAccess, unsaved: Unsaved) -> None:
+        super().__init__(context.storage, context.key)
+        self._access = access
+        carried = unsaved.get(self.key)
+        self._change = replace(carried) if carried else Change()
+        self._read: Stored | None = None
+        self.refused_as_handled = False
+        """The final write found this update already recorded (a redelivery)."""
+
+    async def get_state(self) -> str | None:
+        if not isinstance(self._change.state, Unchanged):
+            return self._change.state
+        return (await self._stored())[0]
+
+    async def set_state(self, state: StateType = None) -> None:
+        await self._check_not_handled()
+        self._change.state = state.state if isinstance(state, State) else state
+
+    async def get_data(self) -> dict[str, Any]:
+        if not isinstance(self._change.data, Unchanged):
+            return dict(self._change.data)
+        return dict((await self._stored())[1])
+
+    async def set_data(self, data: Mapping[str, Any]) -> None:
+        await self._check_not_handled()
+        self._change.data = dict(data)
+
+    async def update_data(
+        self, data: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        merged = await self.get_data() | dict(data or {}) | kwargs
+        self._change.data = merged
+        return dict(merged)
+
+    async def clear(self) -> None:
+        await self._check_not_handled()
+        self._change = Change(state=None, data={})
+
+    async def flush(self, *, record: bool = True) -> None:
+        """Write the changes, if any (an earlier update's unsaved ones included), recording
+        the update as handled unless `record` is false (the update failed)."""
+        self.refused_as_handled = await self._access.finish(
+            self._change, self._resolved, record=record
+        )
+
+    async def _check_not_handled(self) -> None:
+        """Before a change: the read that tells a redelivery apart (a no-op once read, and
+        for a storage that keeps no record)."""
+        if self._access.reads_before_change:
+            await self._stored()
+
+    async def _stored(self) -> Stored:
+        """The conversation as stored, read once; raises `RequestAlreadyHandled` when this
+        update was handled to the end before."""
+        if self._read is None:
+            self._read = await self._access.read()
+        return self._read
+
+    async def _resolved(self, change: Change) -> tuple[str | None, dict[str, Any] | None]:
+        """The state to write (read first if only the data changed, which is rare) and the
+        data, None if unchanged."""
+        state = change.state
+        if isinstance(state, Unchanged):
+            state = (await self._stored())[0]
+        return state, None if isinstance(change.data, Unchanged) else change.data
+
+
+class LazyFSMMiddleware(FSMContextMiddleware):
+    """Provides `state` (a `Conversation`) without touching storage until something asks
+    for it, and writes its changes once the handler has returned. Under a lease, the lease
+    middleware hands it the update's access (`ACCESS_KEY`); otherwise the storage's."""
+
+    def __init__(self, storage: BaseStorage, unsaved_max_age_seconds: float) -> None:
+        super().__init__(storage=storage, events_isolation=DisabledEventIsolation())
+        self._unsaved = Unsaved(unsaved_max_age_seconds)
+        self._open = access_without_lease(storage, self._unsaved)
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        context = self.resolve_event_context(cast(Bot, data["bot"]), data)
+        data["fsm_storage"] = self.storage
+        if context is None:
+            return await handler(event, data)
+        access = data.get(ACCESS_KEY) or self._open(
+            context.key, event.update_id if isinstance(event, Update) else None
+        )
+        conversation = data["state"] = Conversation(context, access, self._unsaved)
+        try:
+            result = await handler(event, data)
+        except RequestAlreadyHandled:
+            set_outcome(data, "duplicate")
+            return UNHANDLED
+        except Exception:
+            # Handlers change state only after their use case succeeded: what is here
+            # happened, even if the reply failed. Not recorded: the update did not finish.
+            await conversation.flush(record=False)
+            raise
+        await conversation.flush()
+        if conversation.refused_as_handled:
+            set_outcome(data, "duplicate")
+        return result
+
+
+def refuse_aiogram_state_filters(router: Router) -> None:
+    """Fail now, not silently later: aiogram's `StateFilter` (or a `State` used as a
+    filter) reads `raw_state`, which the lazy FSM does not provide, so it would never
+    match."""
+    for where in aiogram_state_filters(router):
+        raise TypeError(
+            f"{where} filters on aiogram's StateFilter, which reads raw_state; the lazy FSM"
+            " does not provide it, so it would never match: use"
+            " presentation.telegram.filters.InState"
+        )
+
+
+def aiogram_state_filters(router: Router) -> Iterator[str]:
+    """Where `router` and its sub-routers filter on `raw_state`."""
+    for observer_name, observer in router.observers.items():
+        handlers = [("router filter", observer._handler)]
+        handlers += [(repr(h.callback), h) for h in observer.handlers]
+        for where, handler in handlers:
+            for filter_object in handler.filters or []:
+                if isinstance(filter_object.callback, StateFilter | State):
+                    yield f"{router.name}.{observer_name}: {where}"
+    for sub_router in router.sub_routers:
+        yield from aiogram_state_filters(sub_router)
