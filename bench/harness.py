@@ -18,8 +18,8 @@ from bench.variants import AsyncClientExecutor, ToThreadExecutor
 from infrastructure.settings import Settings
 from presentation.bootstrap import lifecycle
 from presentation.bootstrap.container import Container
-from presentation.entrypoints.local_session import LocalBotSession
-from presentation.entrypoints.terminal_chat import local_update
+from presentation.entrypoints.terminal.chat import local_update
+from presentation.entrypoints.terminal.local_session import LocalBotSession
 
 SCRIPT = ["/start", "{name}", "/me", "/rename", "{name} II", "/rename", "/cancel"]
 """One user's session: register, look, rename, start renaming again and cancel."""

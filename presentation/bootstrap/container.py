@@ -30,7 +30,7 @@ from infrastructure.mongo_user_repository import MongoUserRepository
 from infrastructure.settings import Settings
 from infrastructure.startup_error import StartupError
 from presentation.bootstrap.metrics import Metrics
-from presentation.bootstrap.telegram_session import telegram_session
+from presentation.telegram.bot_api import telegram_session
 from presentation.telegram.dispatcher import build_dispatcher
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates

@@ -1,2 +1,4 @@
-"""The ways updates reach the bot: the `profilebot` command, long polling, the webhook and
-the terminal chat with its in-process Bot API session."""
+"""The ways updates reach the bot, one folder per front end: `polling/`, `webhook/` and
+`terminal/`. Beside them, what they share: the `profilebot` command (`cli`), stop signals
+(`interruption`), publishing the command menu (`bot_startup`) and the health and metrics
+endpoints (`health_endpoints`)."""

@@ -24,7 +24,7 @@ from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.secrets import redact
 from infrastructure.startup_error import StartupError
 from presentation.entrypoints.interruption import Interrupted, StartUpSignals
-from presentation.entrypoints.local_user import LocalUser
+from presentation.entrypoints.terminal.local_user import LocalUser
 
 if TYPE_CHECKING:
     from infrastructure.settings import Settings
@@ -193,9 +193,9 @@ def _serve_with(
     import asyncio  # noqa: PLC0415
 
     from presentation.bootstrap.lifecycle import open_container  # noqa: PLC0415
-    from presentation.entrypoints.polling import run_polling  # noqa: PLC0415
-    from presentation.entrypoints.terminal_chat import chat_in_terminal  # noqa: PLC0415
-    from presentation.entrypoints.webhook import run_webhook  # noqa: PLC0415
+    from presentation.entrypoints.polling.serve import run_polling  # noqa: PLC0415
+    from presentation.entrypoints.terminal.chat import chat_in_terminal  # noqa: PLC0415
+    from presentation.entrypoints.webhook.serve import run_webhook  # noqa: PLC0415
 
     signals.check()  # aiogram took seconds to import
     with open_container(settings, embedded, mode=mode, starting=signals.waiting) as container:
@@ -217,7 +217,7 @@ def _one_shot(args: argparse.Namespace, settings: "Settings") -> str:
     import asyncio  # noqa: PLC0415
 
     from presentation.bootstrap.container import Container  # noqa: PLC0415
-    from presentation.entrypoints.webhook_registration import (  # noqa: PLC0415
+    from presentation.entrypoints.webhook.registration import (  # noqa: PLC0415
         delete_webhook,
         set_webhook,
     )

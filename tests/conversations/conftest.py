@@ -52,8 +52,8 @@ from infrastructure.mongo_user_repository import user_document
 from infrastructure.settings import Settings
 from presentation.bootstrap import lifecycle
 from presentation.bootstrap.container import Container
-from presentation.entrypoints.local_session import LocalBotSession
-from presentation.entrypoints.terminal_chat import local_button_press, local_update
+from presentation.entrypoints.terminal.chat import local_button_press, local_update
+from presentation.entrypoints.terminal.local_session import LocalBotSession
 from tests.unit.fakes import InMemoryUserRepository
 
 BOT_TOKEN = "42:TEST-TOKEN"

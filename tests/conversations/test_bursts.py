@@ -7,7 +7,7 @@ import pytest
 
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.settings import Settings
-from presentation.entrypoints.terminal_chat import local_update
+from presentation.entrypoints.terminal.chat import local_update
 from presentation.telegram import texts
 from tests.conversations.conftest import MONGO_ONLY, BotUnderTest, isolation
 

@@ -13,7 +13,7 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import User
 
-from presentation.entrypoints.terminal_chat import local_update
+from presentation.entrypoints.terminal.chat import local_update
 from presentation.telegram import states, texts
 from presentation.telegram.states import Forgetting, Registration, Renaming
 from tests.conversations.conftest import ADA, BotUnderTest

@@ -15,8 +15,8 @@ from dependency_injector import providers
 from infrastructure.settings import Settings
 from presentation.bootstrap import lifecycle
 from presentation.bootstrap.container import Container
-from presentation.entrypoints.local_session import LocalBotSession
-from presentation.entrypoints.terminal_chat import local_update
+from presentation.entrypoints.terminal.chat import local_update
+from presentation.entrypoints.terminal.local_session import LocalBotSession
 from presentation.telegram import texts
 from presentation.telegram.middlewares.retry_failed import RetryFailedUpdates
 from tests.conversations.conftest import ADA, InMemoryStorage, fed_directly

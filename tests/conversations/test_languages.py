@@ -11,7 +11,7 @@ from aiogram.methods import SendMessage, SetMyCommands
 from aiogram.types import BotCommandScopeChat, Message, User
 
 from domain.user_name import NameProblem
-from presentation.entrypoints.terminal_chat import local_update
+from presentation.entrypoints.terminal.chat import local_update
 from presentation.telegram import states, texts
 from presentation.telegram.states import Forgetting, Registration, Renaming
 from presentation.telegram.translation import speaking

@@ -21,8 +21,8 @@ from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.settings import Settings
 from presentation.bootstrap import lifecycle
 from presentation.bootstrap.container import Container
-from presentation.entrypoints.local_session import LocalBotSession
-from presentation.entrypoints.terminal_chat import local_button_press, local_update
+from presentation.entrypoints.terminal.chat import local_button_press, local_update
+from presentation.entrypoints.terminal.local_session import LocalBotSession
 from presentation.telegram import texts
 from tests.conversations.conftest import ADA, ProcessDied, fed_directly
 

@@ -10,7 +10,7 @@ from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 
 from application.errors import StorageUnavailable
-from presentation.entrypoints.local_session import LocalBotSession
+from presentation.entrypoints.terminal.local_session import LocalBotSession
 from presentation.telegram import texts
 from tests.conversations.conftest import BotUnderTest
 

@@ -3,7 +3,7 @@ and gets the answer it was owed if its first handling died before it was recorde
 
 import pytest
 
-from presentation.entrypoints.terminal_chat import local_update
+from presentation.entrypoints.terminal.chat import local_update
 from presentation.telegram import texts
 from presentation.telegram.states import Forgetting
 from tests.conversations.conftest import (

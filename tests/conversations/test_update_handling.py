@@ -16,8 +16,8 @@ from dependency_injector import providers
 
 from application.errors import StorageUnavailable, UserNotRegistered
 from application.show_profile import ShowProfileRequest
-from presentation.entrypoints.local_session import LocalBotSession
-from presentation.entrypoints.terminal_chat import local_update
+from presentation.entrypoints.terminal.chat import local_update
+from presentation.entrypoints.terminal.local_session import LocalBotSession
 from presentation.telegram import texts
 from tests.conversations.conftest import ADA, BotUnderTest
 

@@ -13,7 +13,7 @@ import pytest
 from bench.webhook_delivery import text_update
 from infrastructure.embedded_mongo import free_loopback_port
 from presentation.entrypoints.cli import NO_WEBHOOK_SECRET
-from presentation.entrypoints.webhook import SECRET_HEADER
+from presentation.entrypoints.webhook.serve import SECRET_HEADER
 from presentation.telegram import texts
 from tests.e2e.conftest import BOT_TOKEN
 from tests.e2e.fake_bot_api import FakeBotApi

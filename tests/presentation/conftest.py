@@ -7,8 +7,8 @@ from aiogram import Bot
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Update
 
-from presentation.entrypoints.local_session import LocalBotSession
-from presentation.entrypoints.terminal_chat import local_update
+from presentation.entrypoints.terminal.chat import local_update
+from presentation.entrypoints.terminal.local_session import LocalBotSession
 
 
 class RecordingBot:

@@ -9,8 +9,8 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Update
 
-from presentation.entrypoints.acknowledged_polling import UpdateWindow, confirm, poll
-from presentation.entrypoints.local_session import LocalBotSession
+from presentation.entrypoints.polling.acknowledged import UpdateWindow, confirm, poll
+from presentation.entrypoints.terminal.local_session import LocalBotSession
 from tests.presentation.conftest import private_update
 
 

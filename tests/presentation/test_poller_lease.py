@@ -15,7 +15,7 @@ from aiogram.methods.base import Response
 
 from application.errors import StorageUnavailable
 from infrastructure.poller_lease_keeper import LeaseKeeper, LeaseState
-from presentation.entrypoints.poller_lease_gate import LeaseGate
+from presentation.entrypoints.polling.lease_gate import LeaseGate
 
 BOT = cast(Bot, object())
 

@@ -14,8 +14,8 @@ from dependency_injector import providers
 from infrastructure.settings import Settings
 from presentation.bootstrap import lifecycle
 from presentation.bootstrap.container import Container
-from presentation.entrypoints.terminal_chat import run_chat
-from presentation.entrypoints.terminal_choices import Choices
+from presentation.entrypoints.terminal.chat import run_chat
+from presentation.entrypoints.terminal.choices import Choices
 from presentation.telegram import states, texts
 from presentation.telegram.states import Registration
 from presentation.telegram.translation import speaking

@@ -29,13 +29,13 @@ from presentation.bootstrap import lifecycle
 from presentation.bootstrap.container import Container
 from presentation.entrypoints.cli import NO_WEBHOOK_SECRET, main
 from presentation.entrypoints.interruption import Interrupted
-from presentation.entrypoints.local_session import LocalBotSession
-from presentation.entrypoints.webhook import MAX_BODY_BYTES, SECRET_HEADER, run_webhook
-from presentation.entrypoints.webhook_registration import (
+from presentation.entrypoints.terminal.local_session import LocalBotSession
+from presentation.entrypoints.webhook.registration import (
     delete_webhook,
     set_webhook,
     used_update_types,
 )
+from presentation.entrypoints.webhook.serve import MAX_BODY_BYTES, SECRET_HEADER, run_webhook
 from presentation.telegram import texts
 from tests.conversations.conftest import InMemoryStorage
 from tests.presentation.conftest import private_update

@@ -6,7 +6,7 @@ from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, Telegra
 from aiogram.methods import GetUpdates, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
 
-from presentation.bootstrap.telegram_session import (
+from presentation.telegram.bot_api import (
     CountTelegramRequests,
     RetryTelegramRequests,
     telegram_session,

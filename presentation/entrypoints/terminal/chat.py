@@ -18,9 +18,9 @@ from dependency_injector import providers
 
 from presentation.bootstrap.container import Container
 from presentation.entrypoints.interruption import stop_signals_cancel_this_task
-from presentation.entrypoints.local_session import LocalBotSession
-from presentation.entrypoints.local_user import LocalUser
-from presentation.entrypoints.terminal_choices import Choice, Choices, InlineChoice
+from presentation.entrypoints.terminal.choices import Choice, Choices, InlineChoice
+from presentation.entrypoints.terminal.local_session import LocalBotSession
+from presentation.entrypoints.terminal.local_user import LocalUser
 
 # A well-formed token that no real bot has; its id (1) keeps chat conversations apart from
 # the real bot's in the FSM collection, while profiles are shared with it by user id.

@@ -15,7 +15,6 @@ from aiohttp import web
 from infrastructure.poller_lease_keeper import LeaseKeeper
 from infrastructure.startup_error import StartupError
 from presentation.bootstrap.container import Container
-from presentation.entrypoints.acknowledged_polling import confirm, poll
 from presentation.entrypoints.bot_startup import health_endpoints, register_commands
 from presentation.entrypoints.health_endpoints import HealthEndpoints, serve
 from presentation.entrypoints.interruption import (
@@ -23,7 +22,8 @@ from presentation.entrypoints.interruption import (
     Interrupted,
     stop_signals_cancel_this_task,
 )
-from presentation.entrypoints.poller_lease_gate import LeaseGate
+from presentation.entrypoints.polling.acknowledged import confirm, poll
+from presentation.entrypoints.polling.lease_gate import LeaseGate
 
 log = logging.getLogger(__name__)
 
