@@ -152,16 +152,17 @@ class FakeBotApi:
         *,
         first_name: str | None = None,
         last_name: str | None = None,
-    ) -> None:
-        """A private message from `user_id`, as Telegram would deliver it. A `first_name`
-        (with `last_name`, or none) is the user's name on Telegram from now on, sent with
-        this and later updates; without one, the name stays ("Tester" at first)."""
+    ) -> int:
+        """A private message from `user_id`, as Telegram would deliver it; its update id. A
+        `first_name` (with `last_name`, or none) is the user's name on Telegram from now on,
+        sent with this and later updates; without one, the name stays ("Tester" at first)."""
         with self._changed:
             if first_name is not None:
                 self._names[user_id] = (first_name, last_name)
             update = text_update(next(self._update_ids), user_id, text)
             update["message"] |= {"from": self._user(user_id), "chat": self._chat(user_id)}
             self._queue(update)
+            return int(update["update_id"])
 
     def press(
         self, user_id: int, label: str, *, message_id: int | None = None, data: str | None = None
