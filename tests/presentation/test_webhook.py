@@ -294,6 +294,24 @@ async def test_an_update_the_dispatcher_fails_on_is_500_for_telegram_to_deliver_
     assert error.exc_info is not None
 
 
+class BrokenShowProfile:
+    """A bug in a use case: the same input fails the same way every time."""
+
+    async def execute(self, request: object) -> None:
+        raise RuntimeError("a bug")
+
+
+async def test_a_handler_bug_is_apologised_for_and_answered_200_not_delivered_again(
+    webhook: Webhook,
+) -> None:
+    await webhook.start()
+
+    with webhook.container.show_profile.override(providers.Object(BrokenShowProfile())):
+        assert await webhook.post(update_body(1, "/me")) == (200, b"")
+
+    assert webhook.api.texts() == [texts.unexpected_error()]
+
+
 async def test_health_and_metrics_are_served_on_the_webhook_port(webhook: Webhook) -> None:
     await webhook.start()
     assert await webhook.post(update_body(1, "/help")) == (200, b"")
