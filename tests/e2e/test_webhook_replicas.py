@@ -148,9 +148,9 @@ def replicas(
     mongo_client.drop_database(database)
 
 
-def _users(mongo_client: MongoClient[Document]) -> dict[int, str]:
-    users = mongo_client["test_webhook_replicas"]["users"].find({})
-    return {u["telegram_id"]: u["name"] for u in users}
+def _users(mongo_client: MongoClient[Document]) -> list[Document]:
+    """Every stored user document: a user stored twice would show up twice."""
+    return list(mongo_client["test_webhook_replicas"]["users"].find({}, {"_id": False}))
 
 
 def _handler_runs(replicas: Replicas) -> dict[int, list[tuple[float, float]]]:
@@ -220,9 +220,11 @@ async def test_two_hundred_users_across_three_processes_one_killed_mid_run(
 
     conversations = dict(zip(users, sent, strict=True))
     assert not any(texts.storage_unavailable() in bot_api.replies_to(user) for user in users)
-    # Every user registered exactly once and renamed once.
-    stored = _users(mongo_client)
-    assert {user: stored.get(user) for user in users} == {u: f"User {u} II" for u in users}
+    # Every user registered exactly once (one document each) and renamed once.
+    stored = [u for u in _users(mongo_client) if u["telegram_id"] in users]
+    assert sorted(u["telegram_id"] for u in stored) == list(users)
+    assert {u["telegram_id"]: u["name"] for u in stored} == {u: f"User {u} II" for u in users}
+    registered_at = {u["telegram_id"]: u["created_at"] for u in stored}
     by_update: dict[int, list[Attempt]] = defaultdict(list)
     for attempt in attempts:
         by_update[attempt.update_id].append(attempt)
@@ -230,8 +232,10 @@ async def test_two_hundred_users_across_three_processes_one_killed_mid_run(
         # Each user's replies in the order of their messages; an answer repeated only for
         # an update whose first delivery failed.
         replies = bot_api.replies_to(user)
-        assert _collapsed(replies)[:2] == [texts.ask_name(), texts.registered(f"User {user}")]
-        assert _collapsed(replies)[3:] == [
+        assert _collapsed(replies) == [
+            texts.ask_name(),
+            texts.registered(f"User {user}"),
+            texts.profile(f"User {user}", registered_at[user]),
             texts.ask_new_name(f"User {user}"),
             texts.renamed(f"User {user} II"),
             texts.nothing_to_cancel(),
@@ -303,8 +307,9 @@ async def test_copies_and_concurrent_updates_of_one_user_never_overlap_and_act_o
 
         rushed = await asyncio.gather(*(rush_in_turn(user) for user in users))
 
-    stored = _users(mongo_client)
-    assert {user: stored.get(user) for user in users} == {u: f"Renamed {u}" for u in users}
+    stored = [u for u in _users(mongo_client) if u["telegram_id"] in users]
+    assert sorted(u["telegram_id"] for u in stored) == list(users)
+    assert {u["telegram_id"]: u["name"] for u in stored} == {u: f"Renamed {u}" for u in users}
     runs = _handler_runs(replicas)
     for user, update_ids in zip(users, rushed, strict=True):
         replies = bot_api.replies_to(user)[2:]  # after registering
