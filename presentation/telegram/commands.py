@@ -5,6 +5,7 @@ Telegram shows a user the menu registered for their chat (a language chosen with
 else the one for their interface language, else the default."""
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -28,10 +29,17 @@ class CommandEntry:
     aliases: tuple[str, ...] = ()
     menu: Callable[[], str]
     help: Callable[[], str]
+    reads_nothing: bool = False
+    """Its handler reads neither the profile nor the conversation, so it needs no storage
+    at all: not even the user's conversation lease (it answers at once, during an outage
+    too, however long another process holds the conversation)."""
 
     def filter(self) -> Command:
         """Matches the command by any of its names, as a router registers it."""
         return Command(self.name, *self.aliases)
+
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
 
 
 START: Final = CommandEntry(
@@ -67,11 +75,25 @@ CANCEL: Final = CommandEntry(
     help=lambda: _("stop what we're doing"),
 )
 HELP: Final = CommandEntry(
-    name="help", menu=lambda: _("What I can do"), help=lambda: _("this message")
+    name="help",
+    menu=lambda: _("What I can do"),
+    help=lambda: _("this message"),
+    reads_nothing=True,
 )
 COMMANDS: Final = (START, ME, RENAME, FORGET, LANGUAGE, CANCEL, HELP)
 """Every command, in the order of the menu and of /help: a new one joins here, and a router
 registers its handler with `entry.filter()`."""
+
+
+def reads_nothing(text: str | None) -> bool:
+    """Whether `text` is sure to reach a handler that reads no storage: one of its
+    commands, exactly as the router's filter matches it (case-sensitive). With a mention
+    (`/help@name`) it is not sure, since the filter checks the name: such an update is
+    treated like any other."""
+    command = re.match(r"/(\S+)(?:\s|$)", text or "")
+    return command is not None and any(
+        command[1] in entry.names() for entry in COMMANDS if entry.reads_nothing
+    )
 
 
 def help_lines() -> list[str]:

@@ -157,7 +157,7 @@ async def test_one_users_updates_spread_over_two_processes_never_run_at_once(
     processes: tuple[Process, Process], spans: Spans, caplog: pytest.LogCaptureFixture
 ) -> None:
     a, b = processes
-    updates = _updates(100, *["/help", "/me", "/cancel", "hello"] * 5)
+    updates = _updates(100, *["/x", "/me", "/cancel", "hello"] * 5)
 
     await asyncio.gather(*((a if i % 2 else b).feed(update) for i, update in enumerate(updates)))
 
@@ -264,7 +264,8 @@ async def test_a_holder_that_cannot_renew_stops_before_its_lease_runs_out_and_no
     slow = asyncio.create_task(a.feed(local_update(1, ADA, "/start")))
     await asyncio.sleep(0.5)
 
-    assert await b.feed(local_update(2, ADA, "/help")) == [texts.help_text()]  # waits, then runs
+    hello = await b.feed(local_update(2, ADA, "hello"))
+    assert hello == [texts.unknown_input("hello")]  # waits, then runs
 
     with pytest.raises(ConversationLost):
         await slow
@@ -286,14 +287,25 @@ async def test_an_update_that_waits_longer_than_allowed_gives_up_and_is_counted(
         started = asyncio.get_running_loop().time()
 
         with pytest.raises(ConversationBusy):
-            await hasty.feed(local_update(2, ADA, "/help"))
+            await hasty.feed(local_update(2, ADA, "hello"))
 
         gave_up_after = asyncio.get_running_loop().time() - started
         assert 0.5 <= gave_up_after < 1.5, gave_up_after
         assert hasty.metric("profilebot_lock_timeouts_total") == 1
         assert hasty.metric("profilebot_lock_wait_seconds_count") == 1
         patient.session.released.set()
-        assert await holding == [texts.help_text()]
+        assert await holding == [texts.unknown_input("hello")]
+
+
+async def test_help_answers_at_once_while_another_process_holds_the_conversation(
+    settings: Settings, spans: Spans
+) -> None:
+    async with _held_by_a_patient_process(settings, spans) as (patient, hasty, holding):
+        # The hasty process would give up on a lease after 0.5 s: /help takes none.
+        assert await hasty.feed(local_update(2, ADA, "/help")) == [texts.help_text()]
+        assert not holding.done()
+        patient.session.released.set()
+        assert await holding == [texts.unknown_input("hello")]
 
 
 async def test_a_flooder_gets_one_budget_across_processes(settings: Settings, spans: Spans) -> None:
@@ -303,13 +315,13 @@ async def test_a_flooder_gets_one_budget_across_processes(settings: Settings, sp
     try:
         replies = [
             await (a if i % 2 else b).feed(update)
-            for i, update in enumerate(_updates(10, *["/help"] * 6))
+            for i, update in enumerate(_updates(10, *["hello"] * 6))
         ]
     finally:
         for process in (a, b):
             await asyncio.to_thread(lifecycle.stop, process.container)
 
-    assert replies == [[texts.help_text()]] * 3 + [[texts.slow_down()], [], []]
+    assert replies == [[texts.unknown_input("hello")]] * 3 + [[texts.slow_down()], [], []]
 
 
 @asynccontextmanager
@@ -322,7 +334,7 @@ async def _held_by_a_patient_process(
     hasty = await _start("b", settings.model_copy(update={"lock_wait_seconds": 0.5}), spans)
     try:
         patient.session.released.clear()
-        holding = asyncio.create_task(patient.feed(local_update(1, ADA, "/help")))
+        holding = asyncio.create_task(patient.feed(local_update(1, ADA, "hello")))
         await asyncio.sleep(0.3)
         yield patient, hasty, holding
     finally:
@@ -361,7 +373,7 @@ async def test_a_press_over_the_shared_budget_is_answered_and_costs_nothing_more
     a = await _start("a", limited, spans)
     b = await _start("b", limited, spans)
     try:
-        for i, update in enumerate(_updates(10, *["/help"] * 3)):
+        for i, update in enumerate(_updates(10, *["hello"] * 3)):
             await (a if i % 2 else b).feed(update)  # b twice, a once: neither's own limit
 
         assert await a.feed(_press(20, "profile:rename:1")) == []

@@ -8,12 +8,14 @@ recording the update as handled.
 Under leases (`EVENT_ISOLATION=mongo`) every step takes its conversation's lease, which is
 also the read of the state, the handled updates and the flood bucket (`findAndModify`), and
 lets it go in the one write that stores the step (`update`): every step ≤ 3, lock and
-duplicate check included, and every update is recorded, read-only ones too.
+duplicate check included, and every update is recorded, read-only ones too; /help, which
+reads nothing, takes no lease and costs 0.
 """
 
 import pytest
 
 from presentation.telegram import texts
+from presentation.telegram.commands import reads_nothing
 from tests.conversations.conftest import BotUnderTest
 
 PRESS = "press "
@@ -52,7 +54,7 @@ LEASE = ["findAndModify"]
 RELEASE = ["update"]
 """Let it go: the step's change, the update recorded and the bucket, in one write."""
 LEASED = [
-    ("/help", LEASE + RELEASE),
+    ("/help", []),  # reads nothing, so takes no lease
     ("/me", [*LEASE, "find", *RELEASE]),  # + profile (none)
     ("/start", [*LEASE, "find", *RELEASE]),  # + profile (none)
     ("Ada", [*LEASE, "insert", *RELEASE]),  # + register
@@ -191,3 +193,23 @@ async def test_mongodb_commands_are_timed_by_name_and_the_executor_is_watched(
     )
     assert "profilebot_mongo_executor_threads_busy 0.0" in text
     assert "profilebot_mongo_executor_calls_queued 0.0" in text
+
+
+LOOKS_LIKE_HELP = ["/help", "/help me", "/help@profilebot", "/HELP", "/helpme", "/ help", "help"]
+
+
+def test_only_the_exact_help_command_is_taken_for_one_that_reads_nothing() -> None:
+    assert [text for text in LOOKS_LIKE_HELP if reads_nothing(text)] == ["/help", "/help me"]
+
+
+@pytest.mark.parametrize("backend", ["mongo"], indirect=True)
+@pytest.mark.parametrize("text", [t for t in LOOKS_LIKE_HELP if reads_nothing(t)])
+async def test_a_message_that_takes_no_lease_reads_nothing(bot: BotUnderTest, text: str) -> None:
+    """Under leases such a message skips the lease; here, in one process, its handler shows
+    that it needs none: it asks MongoDB nothing."""
+    await bot.send("/start")  # a conversation in progress, which it must not need
+
+    replies, commands = await bot.round_trips(text)
+
+    assert replies == [texts.help_text()]
+    assert commands == []

@@ -8,9 +8,10 @@ at no extra round trip: the record of handled updates (a delivered-again update 
 in any process, for as long as the record is kept), the flood-control bucket (N processes do
 not give a flooder N budgets), and the conversation itself (see `access.UnderLease`).
 
-If MongoDB does not answer, the update goes on without a lease (`access.WithoutLease`), so
-that anything needing the conversation fails as a storage outage would: `/help` still
-answers, and a step that needs storage gets the usual apology.
+A command that reads nothing (`/help`, declared so in `commands`) takes no lease: it
+answers at once, during an outage too. If MongoDB does not answer, any other update goes on
+without a lease (`access.WithoutLease`), so that anything needing the conversation fails as
+a storage outage would, and a step that needs storage gets the usual apology.
 """
 
 import logging
@@ -26,6 +27,7 @@ from aiogram.types import TelegramObject, Update
 from application.errors import StorageUnavailable
 from infrastructure.conversation.errors import ConversationBusy, ConversationLost
 from presentation.telegram import texts
+from presentation.telegram.commands import reads_nothing
 from presentation.telegram.conversation.access import ACCESS_KEY, UnderLease, WithoutLease
 from presentation.telegram.conversation.ports import ConversationLeases, HeldConversation
 from presentation.telegram.middlewares.callback_answers import answer_quietly
@@ -77,6 +79,11 @@ class ConversationLease(BaseMiddleware):
         bot: Bot = data["bot"]
         key = self._key_of(bot, data)
         if key is None or not isinstance(event, Update):
+            return await handler(event, data)
+        if event.message is not None and reads_nothing(event.message.text):
+            # /help: nothing to serialise, record or share, so no lease to wait for. Were
+            # anything to read the conversation all the same, it would fail as in an outage.
+            data[ACCESS_KEY] = WithoutLease()
             return await handler(event, data)
         try:
             return await self._held(key, handler, event, data)
