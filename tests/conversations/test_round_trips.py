@@ -39,14 +39,14 @@ LOCAL = [
     ("/x", ["find", "find"]),  # not a name: state (read once for both routers) + language
     ("Grace", ["find", "findAndModify", "update"]),  # state + rename + end, recorded
     ("/language", ["find", "find"]),  # state + profile, for the language spoken now
-    (PRESS + "Русский", ["findAndModify", "find"]),  # choose + state (whose buttons)
+    (PRESS + "Русский", ["find", "findAndModify"]),  # state (whose buttons) + choose
     ("/rename", ["find", "find", "update"]),
     ("/cancel", ["find", "find", "update"]),  # state + profile (language) + end
     ("/forget", ["find", "find", "update"]),
     ("yes", ["find", "findAndModify", "update"]),  # state + delete (its language) + end
     ("hello", ["find", "find"]),  # state + profile (language), then the fallback answer
     ("/language", ["find", "find"]),
-    (PRESS + "✓ English", ["findAndModify", "find", "update"]),  # no profile: the conversation
+    (PRESS + "✓ English", ["find", "findAndModify", "update"]),  # no profile: the conversation
 ]
 
 LEASE = ["findAndModify"]

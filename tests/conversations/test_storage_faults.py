@@ -141,3 +141,17 @@ async def test_a_stalled_database_is_an_apology_within_the_timeout_while_help_an
     assert time.monotonic() - started < 2.5  # 1 s budget; generous for a noisy machine
     fail_points.off()
     assert await bot.send("/start") == [texts.ask_name()]
+
+
+async def test_a_language_press_whose_conversation_cannot_be_read_changes_nothing(
+    bot: BotUnderTest, fail_points: FailPoints
+) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+    await bot.send("/language")
+    fail_points.fail(["find"], times=1, errorCode=2)  # BadValue: not retried
+
+    replies = await bot.press("Русский")
+
+    assert replies == [texts.storage_unavailable()]  # "nothing was lost": and nothing was
+    assert [u.get("language") for u in bot.stored_users()] == [None]

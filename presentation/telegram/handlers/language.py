@@ -25,10 +25,12 @@ async def language_pressed(
     yet (registering carries it over); say so in the language chosen. A choice kept with the
     profile gets the chat that language's command menu (one kept with the conversation
     expires with it, and a menu would not). A name keyboard showing comes again in that
-    language. Pressed again, it chooses the same again: nothing changes."""
+    language. Pressed again, it chooses the same again: nothing changes. The conversation
+    is read before the profile changes: that read is what recognises a press delivered again,
+    and if it fails, the apology's "nothing was lost" is true."""
+    current = await state.get_state()
     profile = await you.choose_language(callback_data.code)
     await press.retire(state)
-    current = await state.get_state()
     keyboard = None
     if current in buttons.NAME_STATES:
         renaming = profile.name if profile is not None else None
