@@ -94,4 +94,4 @@ def test_a_data_folder_held_for_good_fails_the_start_after_the_handover_time(
         second.stop()
         holder.stop()
 
-    assert 2.0 <= gave_up_after < 10.0, gave_up_after
+    assert 2.0 <= gave_up_after < 30.0, gave_up_after  # not the 60 s start-up timeout
