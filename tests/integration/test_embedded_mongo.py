@@ -74,7 +74,9 @@ def test_a_start_waits_for_a_previous_server_still_holding_the_data_folder(
         previous.stop()
         nextone.stop()
 
-    assert 2.0 <= waited < embedded_mongo.HANDOVER_SECONDS, waited
+    # Started only once the previous server let go; a start that gave up at the end of the
+    # handover time would have raised (a late relaunch may still take seconds to boot).
+    assert 2.0 <= waited < 60.0, waited
 
 
 @pytest.mark.mongo
