@@ -338,7 +338,10 @@ def settings(backend: str, request: pytest.FixtureRequest) -> Settings:
         }
     return Settings(
         _env_file=None,  # never a developer's .env
-        mongo_operation_timeout_ms=1000,
+        # Production's default. Every step's storage work must fit in it, on a loaded CI
+        # machine too (one slow call is an apology, and a lease not taken in it sends a
+        # step on without its conversation); tests of the budget itself set their own.
+        mongo_operation_timeout_ms=3000,
         flood_burst=10_000,  # a test script types faster than any person; see test_flood_control
         **storage,
     )

@@ -65,12 +65,14 @@ class Spans:
 
 
 class HeldReplies(LocalBotSession):
-    """Records requests; `sendMessage` waits while `hold` is clear, or raises `die_with`."""
+    """Records requests; `sendMessage` waits while `released` is clear (`waiting` is set
+    once one does), or raises `die_with`."""
 
     def __init__(self, requests: list[TelegramMethod[Any]]) -> None:
         super().__init__(requests.append)
         self.released = asyncio.Event()
         self.released.set()
+        self.waiting = asyncio.Event()
         self.die_with: BaseException | None = None
 
     async def make_request(
@@ -82,8 +84,15 @@ class HeldReplies(LocalBotSession):
         if isinstance(method, SendMessage):
             if self.die_with is not None:
                 raise self.die_with
+            if not self.released.is_set():
+                self.waiting.set()
             await self.released.wait()
         return await super().make_request(bot, method, timeout)
+
+    async def until_waiting(self) -> None:
+        """Until a reply waits for `released`: its update holds the conversation's lease."""
+        async with asyncio.timeout(30):
+            await self.waiting.wait()
 
 
 @dataclass
@@ -207,7 +216,9 @@ async def test_an_update_whose_process_died_holding_the_lease_is_finished_elsewh
     assert await b.feed(name) == [texts.registered("Ada")]  # the answer the user was owed
 
     waited = asyncio.get_running_loop().time() - died_at
-    assert SAFE_FOR < waited < LEASE_SECONDS + 1.5, waited
+    # Not before the lease could run out; and then soon, not at the end of the 10 s wait
+    # allowed (a retry every half second at most, and the step's own work).
+    assert SAFE_FOR < waited < LEASE_SECONDS + 3, waited
     assert b.metric("profilebot_lock_wait_seconds_count") == 1
     assert await b.feed(local_update(3, ADA, "/me")) != [texts.not_registered()]
     assert await b.feed(name) == []  # finished now: dropped when delivered again
@@ -262,7 +273,7 @@ async def test_a_holder_that_cannot_renew_stops_before_its_lease_runs_out_and_no
     monkeypatch.setattr(a.container.storage.conversation_leases().documents, "renew", cannot_renew)
     a.session.released.clear()  # a's handler runs far longer than the lease
     slow = asyncio.create_task(a.feed(local_update(1, ADA, "/start")))
-    await asyncio.sleep(0.5)
+    await a.session.until_waiting()
 
     hello = await b.feed(local_update(2, ADA, "hello"))
     assert hello == [texts.unknown_input("hello")]  # waits, then runs
@@ -272,8 +283,9 @@ async def test_a_holder_that_cannot_renew_stops_before_its_lease_runs_out_and_no
     assert spans.overlapping() == []
     [(a_in, a_out, _)] = [s for s in spans.spans if s[2] == "a"]
     # Stopped at its deadline: one operation timeout (and a quarter second) before its
-    # lease, taken before the handler began, could have run out.
-    assert a_out - a_in <= SAFE_FOR + 0.1, a_out - a_in
+    # lease, taken before the handler began, could have run out. (Half a second for an
+    # event loop late on a loaded machine: still far from the end of the lease.)
+    assert a_out - a_in <= SAFE_FOR + 0.5, a_out - a_in
     assert a.metric("profilebot_leases_lost_total", '{lease="conversation"}') == 1
     # Not recorded as handled: its redelivery asks the question it never got to ask.
     a.session.released.set()
@@ -290,7 +302,8 @@ async def test_an_update_that_waits_longer_than_allowed_gives_up_and_is_counted(
             await hasty.feed(local_update(2, ADA, "hello"))
 
         gave_up_after = asyncio.get_running_loop().time() - started
-        assert 0.5 <= gave_up_after < 1.5, gave_up_after
+        # The 0.5 s allowed, and its last attempt; not the holder's whole (endless) turn.
+        assert 0.5 <= gave_up_after < 0.5 + OPERATION_TIMEOUT_SECONDS, gave_up_after
         assert hasty.metric("profilebot_lock_timeouts_total") == 1
         assert hasty.metric("profilebot_lock_wait_seconds_count") == 1
         patient.session.released.set()
@@ -335,7 +348,7 @@ async def _held_by_a_patient_process(
     try:
         patient.session.released.clear()
         holding = asyncio.create_task(patient.feed(local_update(1, ADA, "hello")))
-        await asyncio.sleep(0.3)
+        await patient.session.until_waiting()
         yield patient, hasty, holding
     finally:
         for process in (patient, hasty):

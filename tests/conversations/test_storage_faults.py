@@ -1,8 +1,9 @@
 """Faults injected into the real MongoDB server with `configureFailPoint`/`failCommand`.
 
-Every operation runs under pymongo's `timeoutMS` (1 s here, see conftest), and with a timeout
-pymongo retries a retryable write as often as its deadline allows, not once: each test pins
-the exact commands sent, so the number of attempts is asserted rather than assumed.
+Every operation runs under pymongo's `timeoutMS` (the operation timeout, see conftest), and
+with a timeout pymongo retries a retryable write as often as its deadline allows, not once:
+each test pins the exact commands sent, so the number of attempts is asserted rather than
+assumed.
 """
 
 import asyncio
@@ -13,7 +14,7 @@ import pytest
 from presentation.telegram import texts
 from presentation.telegram.states import Registration
 from tests.conftest import FailPoints
-from tests.conversations.conftest import ONE_PROCESS_MONGO, BotUnderTest
+from tests.conversations.conftest import COMMAND_LOG, ONE_PROCESS_MONGO, BotUnderTest, MongoRecords
 
 pytestmark = ONE_PROCESS_MONGO
 
@@ -25,7 +26,8 @@ TRANSIENT = pytest.mark.parametrize(
 
 # A primary shutting down or stepping down: pymongo marks the server Unknown and sends the
 # retry only after its monitor has seen the server answer `hello` again. These test that the
-# client's monitoring (see `create_mongo_client`) does so well within the budget.
+# client's monitoring (see `create_mongo_client`) does so within the budget (a streaming
+# monitor would take its 10 s heartbeat, far more than the operation timeout).
 STATE_CHANGE = pytest.mark.parametrize(
     "code", [91, 10107], ids=["ShutdownInProgress", "NotWritablePrimary"]
 )
@@ -128,19 +130,30 @@ async def test_a_persistent_write_fault_is_an_apology_and_the_question_stays_ope
 async def test_a_stalled_database_is_an_apology_within_the_timeout_while_help_answers(
     bot: BotUnderTest, fail_points: FailPoints
 ) -> None:
-    # The bot's operation timeout is 1 s (see conftest); the server stalls every find 5 s.
-    fail_points.fail(["find"], times=0, blockConnection=True, blockTimeMS=5000)
-    started = time.monotonic()
+    budget = bot.container.settings().mongo_operation_timeout_seconds
+    # The server stalls every find far longer than the bot's operation timeout.
+    stall_ms = round(budget * 1000) + 5000
+    fail_points.fail(["find"], times=0, blockConnection=True, blockTimeMS=stall_ms)
+    started, already = time.monotonic(), len(COMMAND_LOG.commands)
     stalled = asyncio.create_task(bot.send("/me"))
-    await asyncio.sleep(0.1)
+    await _sent(bot, "find", since=already)  # /me is stuck in it now
 
     assert await bot.send("/help", user_id=8) == [texts.help_text()]
-    assert not stalled.done()
+    assert not stalled.done()  # still within its budget: /help did not wait for it
 
     assert await stalled == [texts.storage_unavailable()]
-    assert time.monotonic() - started < 2.5  # 1 s budget; generous for a noisy machine
+    assert time.monotonic() - started < budget + 1.5  # one budget, not the stall
     fail_points.off()
     assert await bot.send("/start") == [texts.ask_name()]
+
+
+async def _sent(bot: BotUnderTest, command: str, since: int) -> None:
+    """Wait until the bot has sent `command` to its database (since that many commands)."""
+    assert isinstance(bot.records, MongoRecords)
+    sent = (bot.records.database.name, command)
+    async with asyncio.timeout(30):
+        while sent not in COMMAND_LOG.commands[since:]:  # noqa: ASYNC110 - a listener's list
+            await asyncio.sleep(0.01)
 
 
 async def test_a_language_press_whose_conversation_cannot_be_read_changes_nothing(

@@ -36,7 +36,9 @@ def settings(own_server: EmbeddedMongo, db_name: str, backend: str) -> Settings:
         _env_file=None,
         mongo_uri=own_server.uri,
         mongo_db=db_name,
-        mongo_operation_timeout_ms=500,
+        # Each apology while the server is down waits this long; the steps once it is back
+        # must fit in it on a loaded machine, the first of them on new connections.
+        mongo_operation_timeout_ms=1000,
         event_isolation=isolation(backend),
     )
 

@@ -39,10 +39,11 @@ class GatedProfiles:
     """Ada's profile lookup waits for the gate; everyone else's answers at once."""
 
     def __init__(self) -> None:
-        self.gate = asyncio.Event()
+        self.entered, self.gate = asyncio.Event(), asyncio.Event()
 
     async def execute(self, request: ShowProfileRequest) -> None:
         if request.user_id == ADA:
+            self.entered.set()
             await self.gate.wait()
         raise UserNotRegistered(request.user_id)
 
@@ -51,7 +52,8 @@ async def test_one_users_slow_update_does_not_hold_up_another_user(bot: BotUnder
     profiles = GatedProfiles()
     with bot.container.show_profile.override(providers.Object(profiles)):
         ada = asyncio.create_task(bot.send("/me"))
-        await asyncio.sleep(0.05)
+        async with asyncio.timeout(30):
+            await profiles.entered.wait()
 
         await bot.send("/me", user_id=BOB)
         assert not ada.done()

@@ -97,14 +97,21 @@ def test_kill_9_mid_burst_loses_no_confirmed_user_and_the_rest_carry_on(
 
 
 def test_sigterm_waits_for_a_handler_stuck_on_a_slow_database_then_closes_once(
-    bot: BotProcess, bot_api: FakeBotApi, fail_points: FailPoints
+    tmp_path: Path, env: dict[str, str], bot_api: FakeBotApi, fail_points: FailPoints
 ) -> None:
+    # The insert is held 2 s; the step's budget is long enough for it on a loaded machine
+    # (at the default 3 s, the step's other calls and a slow server would leave it less).
+    bot = BotProcess(tmp_path, env | {"MONGO_OPERATION_TIMEOUT_MS": "6000"})
     bot_api.send_text(ADA, "/start")
     bot_api.wait_for_reply(ADA, texts.ask_name())
     fail_points.fail(["insert"], times=1, blockConnection=True, blockTimeMS=2000)
     bot_api.send_text_and_wait_until_taken(ADA, "Ada")
 
-    assert bot.terminate(signal.SIGTERM) == 0
+    try:
+        assert bot.terminate(signal.SIGTERM) == 0
+    finally:
+        if bot.process.poll() is None:
+            bot.kill()
 
     assert bot_api.replies_to(ADA) == [texts.ask_name(), texts.registered("Ada")]
     output = bot.output()

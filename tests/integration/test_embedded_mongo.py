@@ -74,7 +74,9 @@ def test_a_start_waits_for_a_previous_server_still_holding_the_data_folder(
         previous.stop()
         nextone.stop()
 
-    assert 2.0 <= waited < embedded_mongo.HANDOVER_SECONDS, waited
+    # Started only once the previous server let go; a start that gave up at the end of the
+    # handover time would have raised (a late relaunch may still take seconds to boot).
+    assert 2.0 <= waited < 60.0, waited
 
 
 @pytest.mark.mongo
@@ -94,4 +96,4 @@ def test_a_data_folder_held_for_good_fails_the_start_after_the_handover_time(
         second.stop()
         holder.stop()
 
-    assert 2.0 <= gave_up_after < 10.0, gave_up_after
+    assert 2.0 <= gave_up_after < 30.0, gave_up_after  # not the 60 s start-up timeout

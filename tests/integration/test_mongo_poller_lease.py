@@ -62,18 +62,20 @@ async def test_an_expired_lease_goes_to_the_next_token_and_its_old_holder_cannot
 
 
 async def test_the_holder_extends_by_renewing_or_acquiring_again(lease: MongoPollerLease) -> None:
-    assert (await lease.acquire("a", 1)).held
-    await asyncio.sleep(0.6)
-    assert await lease.renew("a", 1)
-    await asyncio.sleep(0.6)  # 1.2 s after the first acquisition: alive only if renewed
-    assert not (await lease.acquire("b", 1)).held
+    # Leases of 1.5 s, looked at 0.8 s after each extension: alive only if extended, and
+    # 0.7 s to spare for round trips on a loaded machine.
+    assert (await lease.acquire("a", 1.5)).held
+    await asyncio.sleep(0.8)
+    assert await lease.renew("a", 1.5)
+    await asyncio.sleep(0.8)  # 1.6 s after the first acquisition: alive only if renewed
+    assert not (await lease.acquire("b", 1.5)).held
 
-    again = await lease.acquire("a", 1)
+    again = await lease.acquire("a", 1.5)
 
     assert again.held
-    assert again.remaining_seconds > 0.9
-    await asyncio.sleep(0.6)
-    assert not (await lease.acquire("b", 1)).held
+    assert again.remaining_seconds > 1.4
+    await asyncio.sleep(0.8)
+    assert not (await lease.acquire("b", 1.5)).held
 
 
 async def test_releasing_lets_another_token_acquire_at_once(lease: MongoPollerLease) -> None:
@@ -90,11 +92,11 @@ async def test_a_release_can_end_the_lease_a_little_later_and_no_renewal_extends
 ) -> None:
     assert (await lease.acquire("a", 60)).held
 
-    assert await lease.release("a", after_seconds=1)
+    assert await lease.release("a", after_seconds=2)  # time for three round trips
 
     refused = await lease.acquire("b", 60)
     assert not refused.held
-    assert 0 < refused.remaining_seconds <= 1
+    assert 0 < refused.remaining_seconds <= 2
     assert not await lease.renew("a", 60)  # a renewal that arrives after the release
     assert not (await lease.acquire("a", 60)).held
     await asyncio.sleep(refused.remaining_seconds + 0.2)
