@@ -80,9 +80,11 @@ HELP: Final = CommandEntry(
     help=lambda: _("this message"),
     reads_nothing=True,
 )
-COMMANDS: Final = (START, ME, RENAME, FORGET, LANGUAGE, CANCEL, HELP)
-"""Every command, in the order of the menu and of /help: a new one joins here, and a router
-registers its handler with `entry.filter()`."""
+COMMANDS: Final = tuple(
+    entry for entry in list(globals().values()) if isinstance(entry, CommandEntry)
+)
+"""Every command declared above, in the order of the menu and of /help: a new one is
+declared here, and a router registers its handler with `entry.filter()`."""
 
 
 def reads_nothing(text: str | None) -> bool:

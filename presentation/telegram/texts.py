@@ -6,10 +6,9 @@ never translated: they are put into a translated sentence, as typed.
 Each text is a function, so that it is rendered when it is said, in that update's language.
 """
 
-from datetime import datetime
-
 from babel.dates import format_date
 
+from application.profile import UserProfile
 from domain.user_name import MAX_NAME_LENGTH, NameProblem
 from presentation.telegram import commands
 from presentation.telegram.translation import _, current_language, ngettext
@@ -148,11 +147,13 @@ def already_registered(name: str) -> str:
     return _("You're already registered as {name}. Send /me to see your profile.").format(name=name)
 
 
-def profile(name: str, registered_at: datetime) -> str:
-    """The registration date as the language writes dates; the time in UTC, 24-hour."""
+def profile(user: UserProfile) -> str:
+    """What /me shows: a line per field of the profile. The registration date as the
+    language writes dates; the time in UTC, 24-hour."""
+    registered_at = user.registered_at
     date = format_date(registered_at.date(), format="long", locale=current_language())
     return _("Name: {name}\nRegistered: {date}, {time} UTC").format(
-        name=name, date=date, time=f"{registered_at:%H:%M}"
+        name=user.name, date=date, time=f"{registered_at:%H:%M}"
     )
 
 

@@ -10,7 +10,9 @@ import pytest
 from aiogram.methods import SendMessage, SetMyCommands
 from aiogram.types import BotCommandScopeChat, Message, User
 
+from application.profile import UserProfile
 from domain.user_name import NameProblem
+from infrastructure.mongo_user_repository import user_from_document
 from presentation.entrypoints.terminal.chat import local_update
 from presentation.telegram import states, texts
 from presentation.telegram.states import Forgetting, Registration, Renaming
@@ -64,7 +66,7 @@ async def test_the_profile_is_in_russian_with_a_russian_date(bot: BotUnderTest) 
 
     [profile] = await _say(bot, "/me")
 
-    assert profile == ru(texts.profile, "Руслан", user["created_at"])
+    assert profile == ru(texts.profile, UserProfile.of(user_from_document(user)))
     assert profile.startswith("Имя: Руслан\nДата регистрации: ")
     assert "\u202fг., " in profile  # "27 ноября 2026 г., 14:20 UTC": the long Russian date
     assert bot.buttons(RUSLAN) == ["✏️ Изменить имя", "🗑 Удалить"]

@@ -1,5 +1,7 @@
 import pytest
 
+from application.profile import UserProfile
+from infrastructure.mongo_user_repository import user_from_document
 from presentation.telegram import states, texts
 from presentation.telegram.states import Renaming
 from tests.conversations.conftest import BotUnderTest
@@ -13,7 +15,7 @@ async def test_shows_the_stored_name_and_registration_date(bot: BotUnderTest, co
 
     [reply] = await bot.send(command)
 
-    assert reply == texts.profile("Ada", user["created_at"])
+    assert reply == texts.profile(UserProfile.of(user_from_document(user)))
     at = user["created_at"]
     assert f"Name: Ada\nRegistered: {at:%B} {at.day}, {at:%Y, %H:%M} UTC" == reply
 

@@ -11,16 +11,18 @@ import signal
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pymongo import MongoClient
 
+from application.profile import UserProfile
 from bench.webhook_delivery import Attempt, WebhookTelegram, text_update
 from infrastructure.embedded_mongo import EmbeddedMongo, free_loopback_port
 from infrastructure.mongo_client import Document
+from infrastructure.mongo_user_repository import user_from_document
 from presentation.telegram import texts
 from tests.e2e.conftest import BOT_TOKEN
 from tests.e2e.fake_bot_api import FakeBotApi
@@ -224,7 +226,7 @@ async def test_two_hundred_users_across_three_processes_one_killed_mid_run(
     stored = [u for u in _users(mongo_client) if u["telegram_id"] in users]
     assert sorted(u["telegram_id"] for u in stored) == list(users)
     assert {u["telegram_id"]: u["name"] for u in stored} == {u: f"User {u} II" for u in users}
-    registered_at = {u["telegram_id"]: u["created_at"] for u in stored}
+    profiles = {u["telegram_id"]: UserProfile.of(user_from_document(u)) for u in stored}
     by_update: dict[int, list[Attempt]] = defaultdict(list)
     for attempt in attempts:
         by_update[attempt.update_id].append(attempt)
@@ -235,7 +237,7 @@ async def test_two_hundred_users_across_three_processes_one_killed_mid_run(
         assert _collapsed(replies) == [
             texts.ask_name(),
             texts.registered(f"User {user}"),
-            texts.profile(f"User {user}", registered_at[user]),
+            texts.profile(replace(profiles[user], name=f"User {user}")),  # before the rename
             texts.ask_new_name(f"User {user}"),
             texts.renamed(f"User {user} II"),
             texts.nothing_to_cancel(),

@@ -4,15 +4,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from application.profile import UserProfile
 from domain.user_name import MAX_NAME_LENGTH, NameProblem
 from presentation.telegram import states, texts
-from presentation.telegram.states import Forgetting, Registration, Renaming
 
+NOW = datetime.now(UTC)
 TELEGRAM_MESSAGE_LIMIT = 4096
 LONGEST_NAME = "W" * MAX_NAME_LENGTH
 LONGEST_MESSAGE = "/" + "a" * (TELEGRAM_MESSAGE_LIMIT - 1)
-STATES = [None, Registration.waiting_for_name.state, Renaming.waiting_for_new_name.state]
-STATES.append(Forgetting.waiting_for_confirmation.state)
+STATES = [None, *states.questions()]
 
 
 @pytest.mark.parametrize(
@@ -20,7 +20,11 @@ STATES.append(Forgetting.waiting_for_confirmation.state)
     [
         texts.registered(LONGEST_NAME),
         texts.already_registered(LONGEST_NAME),
-        texts.profile(LONGEST_NAME, datetime.now(UTC)),
+        texts.profile(
+            UserProfile(
+                user_id=1, name=LONGEST_NAME, registered_at=NOW, updated_at=NOW, language="en"
+            )
+        ),
         texts.ask_new_name(LONGEST_NAME),
         texts.renamed(LONGEST_NAME),
         texts.name_unchanged(LONGEST_NAME),

@@ -17,7 +17,7 @@ async def me(message: Message, you: You) -> None:
     /rename and /forget (see those handlers); while the bot waits for a name, the name
     keyboard stays, since a message carries one kind of keyboard only."""
     profile = await you.registered_profile()
-    reply = texts.profile(profile.name, profile.registered_at)
+    reply = texts.profile(profile)
     await message.answer(
         states.with_reminder(reply, await you.state()),
         reply_markup=buttons.profile_buttons(profile.registered_at),
