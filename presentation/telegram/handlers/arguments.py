@@ -211,10 +211,13 @@ class Press:
 class HandArguments(BaseMiddleware):
     """Inner middleware of the root router's messages, presses and errors: puts `you` and,
     for a press, `press` in the handler's data. An error handler gets the `you` its update's
-    handler had (by the update's `ReplyLanguage`), with what it read."""
+    handler had, with what it read; a try of an update handled again (`RetryFailedUpdates`)
+    gets a new one, over that try's conversation."""
 
     def __init__(self) -> None:
-        self._yous: WeakKeyDictionary[ReplyLanguage, You] = WeakKeyDictionary()
+        self._yous: WeakKeyDictionary[object, You] = WeakKeyDictionary()
+        """By the try's conversation (each try of an update handled again has its own),
+        else by the update's reply language."""
 
     async def __call__(
         self,
@@ -225,10 +228,11 @@ class HandArguments(BaseMiddleware):
         language = data.get(REPLY_LANGUAGE_KEY)
         if isinstance(language, ReplyLanguage):
             state = data.get("state")
-            you = self._yous.get(language)
+            conversation = state if isinstance(state, FSMContext) else None
+            key: object = language if conversation is None else conversation
+            you = self._yous.get(key)
             if you is None:
-                you = You(language, state if isinstance(state, FSMContext) else None)
-                self._yous[language] = you
+                you = self._yous[key] = You(language, conversation)
             data[YOU_KEY] = you
         pressed, answer = data.get("pressed"), data.get("callback_answer")
         if isinstance(pressed, PressedButton) and isinstance(answer, CallbackAnswer):
