@@ -35,6 +35,7 @@ from presentation.telegram.dispatcher import build_dispatcher
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
 from presentation.telegram.middlewares.retry_failed import RetryFailedUpdates
+from presentation.telegram.middlewares.storage_admission import StorageAdmission
 from presentation.telegram.middlewares.user_order import UserLocks
 
 
@@ -67,6 +68,13 @@ def _bot_token(settings: Settings) -> str:
 def _bot_id(settings: Settings) -> int:
     """The bot's id, the part of its token before the colon: names the bot's poller lease."""
     return int(_bot_token(settings).split(":", 1)[0])
+
+
+def _watched_admission(at_once: int, metrics: Metrics) -> StorageAdmission:
+    """As many updates doing storage work at once as the executor has threads."""
+    admission = StorageAdmission(at_once)
+    metrics.watch_admission(admission)
+    return admission
 
 
 def _isolation(settings: Settings, mode: str) -> str:
@@ -176,6 +184,9 @@ class Container(containers.DeclarativeContainer):
         per_minute=settings.provided.flood_per_minute,
     )
     user_locks = providers.Singleton(UserLocks)
+    storage_admission = providers.Singleton(
+        _watched_admission, at_once=settings.provided.mongo_executor_threads, metrics=metrics
+    )
     # Only polling handles a failed update again itself: Telegram redelivers to a webhook.
     retry_failed = providers.Selector(
         mode,
@@ -191,7 +202,7 @@ class Container(containers.DeclarativeContainer):
         flood_control=flood_control,
         in_flight=in_flight,
         storage_budget_seconds=settings.provided.mongo_operation_timeout_seconds,
-        storage_updates_at_once=settings.provided.mongo_executor_threads,
+        storage_admission=storage_admission,
         retry_failed=retry_failed,
         conversation_ttl_seconds=settings.provided.fsm_state_ttl_seconds,
         update_observers=providers.List(metrics.provided.observe_update),

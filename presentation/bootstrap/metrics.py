@@ -9,6 +9,7 @@ build several bots count separately.
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from infrastructure.mongo_executor import MongoExecutor
+from presentation.telegram.middlewares.storage_admission import StorageAdmission
 from presentation.telegram.middlewares.update_log import UpdateRecord
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -47,6 +48,12 @@ class Metrics:
         self.executor_queued = Gauge(
             "profilebot_mongo_executor_calls_queued",
             "MongoDB calls waiting for an executor thread.",
+            registry=r,
+        )
+        self.updates_waiting = Gauge(
+            "profilebot_updates_waiting_for_storage",
+            "Updates waiting at the door for one of MONGO_EXECUTOR_THREADS places to do their"
+            " storage work (a burst larger than the executor queues here).",
             registry=r,
         )
         self.telegram_requests = Counter(
@@ -108,6 +115,9 @@ class Metrics:
     def watch_executor(self, executor: MongoExecutor) -> None:
         self.executor_busy.set_function(lambda: executor.busy)
         self.executor_queued.set_function(lambda: executor.queued)
+
+    def watch_admission(self, admission: StorageAdmission) -> None:
+        self.updates_waiting.set_function(lambda: admission.waiting)
 
     def exposition(self) -> bytes:
         """The metrics in Prometheus' text format."""

@@ -39,7 +39,7 @@ def build_dispatcher(
     flood_control: FloodControl,
     in_flight: InFlightUpdates,
     storage_budget_seconds: float,
-    storage_updates_at_once: int = 64,
+    storage_admission: StorageAdmission | None = None,
     retry_failed: RetryFailedUpdates | None = None,
     conversation_ttl_seconds: float = 24 * 60 * 60,
     update_observers: Sequence[UpdateObserver] = (),
@@ -54,8 +54,8 @@ def build_dispatcher(
     (`show_profile` reads a choice kept with the profile) → only served updates go on →
     duplicate drop → flood control → the user's lock (`isolation`) → a failed update
     handled again (`retry_failed`: polling, where nobody else delivers it again) → at most
-    `storage_updates_at_once` updates past this point (a burst waits here, not for threads
-    and connections) → the language as it is once the user's earlier updates are done →
+    as many updates past this point as `storage_admission` lets in (a burst waits there, not
+    for threads and connections) → the language as it is once the user's earlier updates are done →
     one storage time budget → aiogram's error routing → lazy FSM.
 
     Inside, every pressed button's handler is wrapped by `AnswerEveryPress`, which answers
@@ -90,7 +90,7 @@ def build_dispatcher(
         flood_control,
         UserOrder(isolation),
         *([] if retry_failed is None else [retry_failed]),
-        StorageAdmission(storage_updates_at_once),
+        storage_admission or StorageAdmission(at_once=64),
         *(
             []
             if leases is None

@@ -48,3 +48,13 @@ async def test_no_label_carries_a_user_id_or_text(bot: BotUnderTest) -> None:
         for sample in family.samples
         for value in sample.labels.values()
     }
+
+
+async def test_updates_waiting_at_the_storage_door_are_exported(bot: BotUnderTest) -> None:
+    door = bot.container.storage_admission()
+    assert door in list(bot.dispatcher.update.outer_middleware)  # the door updates pass
+    door.waiting = 3  # as while a burst larger than the executor waits
+
+    text = bot.container.metrics().exposition().decode()
+
+    assert "profilebot_updates_waiting_for_storage 3.0" in text

@@ -1,5 +1,6 @@
-"""Polling's failed updates are handled again, for a while, each try on a fresh copy of the
-middleware data; a button press is not, as it was answered when it failed."""
+"""Polling's failed updates are handled again, for a while, each try with its own copy of the
+middleware data (what inner middlewares put there is the try's own); a button press is not,
+as it was answered when it failed."""
 
 import logging
 from typing import Any
@@ -8,6 +9,7 @@ import pytest
 from aiogram.types import CallbackQuery, TelegramObject, Update
 
 from presentation.telegram.middlewares.retry_failed import RetryFailedUpdates
+from presentation.telegram.middlewares.update_log import UpdateLog, UpdateRecord, set_outcome
 from tests.presentation.conftest import private_update
 
 QUICK = {"first_delay_seconds": 0.01, "longest_delay_seconds": 0.02}
@@ -70,3 +72,24 @@ async def test_a_failed_press_is_not_tried_again() -> None:
         await retry(handler, press, {})
 
     assert len(handler.tries) == 1
+
+
+async def test_an_update_that_succeeds_when_tried_again_is_recorded_as_it_ended() -> None:
+    records: list[UpdateRecord] = []
+    tries: list[int] = []
+
+    async def fails_once(_event: TelegramObject, data: dict[str, Any]) -> str:
+        tries.append(1)
+        if len(tries) == 1:
+            set_outcome(data, "error:TelegramNetworkError")  # as the errors router notes it
+            raise RuntimeError("the reply and its apology were refused")
+        return "handled"
+
+    retry = RetryFailedUpdates(retry_for_seconds=60, **QUICK)
+
+    async def tried_again(event: TelegramObject, data: dict[str, Any]) -> Any:
+        return await retry(fails_once, event, data)
+
+    await UpdateLog([records.append])(tried_again, private_update(5, 7), {})
+
+    assert [record.outcome for record in records] == ["ok"]

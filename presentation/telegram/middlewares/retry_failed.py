@@ -21,6 +21,8 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
+from presentation.telegram.middlewares.update_log import forget_outcome
+
 log = logging.getLogger(__name__)
 
 FIRST_DELAY_SECONDS = 1.0
@@ -70,4 +72,5 @@ class RetryFailedUpdates(BaseMiddleware):
                     attempt + 1,
                 )
             await asyncio.sleep(delay)
+            forget_outcome(data)
             delay, attempt = min(delay * 2, self._longest_delay), attempt + 1

@@ -37,6 +37,13 @@ def set_outcome(data: Mapping[str, Any], outcome: str) -> None:
         trace.outcome = outcome
 
 
+def forget_outcome(data: Mapping[str, Any]) -> None:
+    """Before an update is handled again: how the failed try ended is not how it ends."""
+    trace = data.get(TRACE_KEY)
+    if isinstance(trace, UpdateTrace):
+        trace.outcome = None
+
+
 @dataclass(frozen=True, slots=True)
 class UpdateRecord:
     """How one update went, without anything the user wrote or who they are."""
