@@ -209,6 +209,8 @@ def _serve_with(
         except Interrupted as interrupted:
             signals.ignore_further(interrupted.signum)
             raise
+        finally:
+            signals.ignore_further()  # the loop's handlers are gone; shutdown is not cut short
 
 
 def _one_shot(args: argparse.Namespace, settings: "Settings") -> str:

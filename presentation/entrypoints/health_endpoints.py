@@ -56,6 +56,10 @@ async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
     """Start serving `app`; the caller cleans the returned runner up."""
     runner = web.AppRunner(app, access_log=None)  # no per-request lines: scrapes are frequent
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:  # the port taken, or start-up cancelled by a signal
+        await runner.cleanup()
+        raise
     log.info("health and metrics on http://%s:%d", host, port)
     return runner

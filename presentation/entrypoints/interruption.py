@@ -57,6 +57,7 @@ class StartUpSignals:
         self.received: int | None = None
         self._previous: dict[int, _Handler] = {}
         self._waiting = False
+        self._ignoring = False
         self._unraisable_hook = sys.unraisablehook
 
     def __enter__(self) -> "StartUpSignals":
@@ -95,16 +96,18 @@ class StartUpSignals:
             self._waiting = False
         self.check()
 
-    def ignore_further(self, signum: int) -> None:
-        """After an interruption seen elsewhere (in the event loop, whose handlers are gone
-        with it): note it, so that the clean-up that follows is not cut short."""
+    def ignore_further(self, signum: int | None = None) -> None:
+        """Once the event loop has ended (its signal handlers went with it), however it
+        ended: note the signal that ended it, if one did, and ignore any that come, so that
+        the clean-up that follows (executor, client, embedded server) is not cut short."""
         self.received = self.received or signum
+        self._ignoring = True
         if self._previous:
             for each in STOP_SIGNALS:
                 signal.signal(each, self._handle)
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        if self.received is not None:
+        if self.received is not None or self._ignoring:
             return
         self.received = signum
         if self._waiting:

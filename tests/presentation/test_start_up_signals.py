@@ -87,3 +87,12 @@ async def test_a_signal_noted_before_the_event_loop_took_over_stops_its_first_ta
             await asyncio.sleep(30)
 
     assert stop.signum == signal.SIGTERM
+
+
+def test_once_the_event_loop_ended_signals_are_ignored_during_the_clean_up() -> None:
+    with StartUpSignals() as signals:
+        signals.ignore_further()  # the loop ended without a signal (the chat's input ended)
+        deliver(signal.SIGTERM)
+        deliver(signal.SIGINT)  # neither kills the process nor raises anywhere
+
+        assert signals.received is None

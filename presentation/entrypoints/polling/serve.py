@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 
 from aiogram import Bot
 from aiohttp import web
@@ -34,7 +35,8 @@ async def run_polling(container: Container) -> None:
     the lease before returning.
 
     The container must be started (`presentation.bootstrap.lifecycle`). A signal while the
-    command menu is being published (start-up still) raises `Interrupted` instead.
+    command menu is published or the health endpoints start (start-up still) raises
+    `Interrupted` instead.
     """
     settings = container.settings()
     metrics = container.metrics()
@@ -44,18 +46,18 @@ async def run_polling(container: Container) -> None:
         on_lost=lambda: metrics.count_lease_lost("poller"),
     )
     # Leaving the block closes the Bot API session, after the in-flight handlers replied.
-    async with container.bot() as bot:
+    async with container.bot() as bot, AsyncExitStack() as serving:
         with stop_signals_cancel_this_task() as start_up:
             await register_commands(bot, settings.telegram_api_url)
+            health = await serving.enter_async_context(_health_endpoints(container))
         if start_up.signum is not None:
             raise Interrupted(start_up.signum)
         bot.session.middleware(LeaseGate(keeper))  # every getUpdates passes the lease's check
-        async with _health_endpoints(container) as health:
-            stop = _stop_on_signals(health)
-            try:
-                await _poll_while_leased(container, bot, keeper, stop)
-            finally:
-                await keeper.release()
+        stop = _stop_on_signals(health)  # no await since start-up's: no signal falls between
+        try:
+            await _poll_while_leased(container, bot, keeper, stop)
+        finally:
+            await keeper.release()
 
 
 async def _poll_while_leased(
