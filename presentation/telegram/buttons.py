@@ -24,15 +24,15 @@ from aiogram.types import (
 )
 
 from domain.user_name import InvalidUserName, UserName
-from presentation.telegram import texts
+from presentation.telegram import states, texts
 from presentation.telegram.filters import PressedButton
-from presentation.telegram.states import Forgetting, Registration, Renaming
+from presentation.telegram.states import Forgetting
 from presentation.telegram.translation import LANGUAGES, in_every_language
 
 log = logging.getLogger(__name__)
 
-NAME_STATES = frozenset({Registration.waiting_for_name.state, Renaming.waiting_for_new_name.state})
-"""The states in which the name keyboard is shown."""
+NAME_STATES = states.asking_for_a_name()
+"""The states in which the name keyboard is shown (declared with each `Question`)."""
 
 NO_KEYBOARD = ReplyKeyboardRemove()
 """Takes the name keyboard away; a no-op for a user who has none."""

@@ -14,18 +14,27 @@ from presentation.telegram.translation import _
 
 class Question(State):
     """A state whose texts come with it: `cancelled()` when /cancel ends the conversation
-    there, `reminder()` to append to a side command's answer while it is open."""
+    there, `reminder()` to append to a side command's answer while it is open; and whether
+    it asks for a name (then the name keyboard is shown while it is open)."""
 
-    def __init__(self, *, cancelled: Callable[[], str], reminder: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        *,
+        cancelled: Callable[[], str],
+        reminder: Callable[[], str],
+        asks_for_a_name: bool = False,
+    ) -> None:
         super().__init__()
         self.cancelled = cancelled
         self.reminder = reminder
+        self.asks_for_a_name = asks_for_a_name
 
 
 class Registration(StatesGroup):
     waiting_for_name = Question(
         cancelled=lambda: _("Registration cancelled. Send /start whenever you like."),
         reminder=lambda: _("I'm still waiting for your name (or /cancel)."),
+        asks_for_a_name=True,
     )
 
 
@@ -33,6 +42,7 @@ class Renaming(StatesGroup):
     waiting_for_new_name = Question(
         cancelled=lambda: _("Renaming cancelled. Your name is unchanged."),
         reminder=lambda: _("I'm still waiting for your new name (or /cancel)."),
+        asks_for_a_name=True,
     )
 
 
@@ -75,3 +85,12 @@ def with_reminder(text: str, state: str | None) -> str:
     """Append what the bot is still waiting for, so a side command doesn't lose the thread."""
     reminder = still_waiting(state)
     return f"{text}\n\n{reminder}" if reminder else text
+
+
+def asking_for_a_name() -> frozenset[str]:
+    """The states in which the name keyboard is shown."""
+    return frozenset(
+        name
+        for name, question in questions().items()
+        if isinstance(question, Question) and question.asks_for_a_name
+    )

@@ -14,6 +14,7 @@ from application.errors import ApplicationError
 from domain.errors import DomainError
 from presentation.telegram import states
 from presentation.telegram.commands import COMMANDS, CommandEntry
+from presentation.telegram.handlers import ROUTER_KINDS, feature_modules
 from presentation.telegram.handlers.errors import ANSWERS, NOT_ANSWERED_HERE
 from tests.conversations import test_round_trips as round_trips
 from tests.conversations import test_storage_outage as storage_outage
@@ -83,3 +84,14 @@ def test_every_command_is_sent_while_mongodb_is_down(entry: CommandEntry) -> Non
     tried = [*storage_outage.COMMANDS_THAT_READ, *storage_outage.COMMANDS_THAT_READ_NOTHING]
 
     assert f"/{entry.name}" in tried
+
+
+def test_every_router_a_handler_module_builds_is_of_a_kind_build_router_includes() -> None:
+    unknown = [
+        f"{module.__name__}.{name}"
+        for module in feature_modules()
+        for name, value in vars(module).items()
+        if name.endswith("_router") and callable(value) and name not in ROUTER_KINDS
+    ]
+
+    assert unknown == []  # a misspelt kind would build a router nobody includes

@@ -85,10 +85,11 @@ async def poll(
         try:
             await dispatcher.feed_update(bot, update)
         except Exception:
-            # The dispatcher has tried it again for a while (`RetryFailedUpdates`): held
-            # back longer, it would hold back every later update too.
+            # The dispatcher has tried a message again for a while (`RetryFailedUpdates`;
+            # a press was answered instead): held back longer, it would hold back every
+            # later update too.
             log.exception(
-                "update %d kept failing; confirmed to Telegram without being handled",
+                "update %d could not be handled; confirmed to Telegram without it",
                 update.update_id,
             )
         # Finished, well or given up on; an update cancelled at exit is not: it stays
