@@ -2,7 +2,8 @@
 mode (the picture is in `docs/conversations.md`).
 
 - `InMemory`: aiogram's own storages (`MemoryStorage` in the fast tests). They keep no
-  record of handled updates, so nothing reads before a change.
+  record of handled updates; a change reads first all the same, for the step the
+  conversation may owe (`changes.OwedStep`), which is kept in its data.
 - `InOneProcess`: MongoDB, one process serving the user. The read (`find_one`) also says
   which updates were handled, so it runs before any change and recognises a redelivery;
   the write (one `update_one`, after the replies) records the update, and is refused if
@@ -20,7 +21,7 @@ fails, the change is kept in memory (`Unsaved`) and carried into the user's next
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 
@@ -44,9 +45,6 @@ unchanged."""
 class ConversationAccess(ABC):
     """Where one update's read of its conversation comes from, and what its one write at
     the end is."""
-
-    reads_before_change: ClassVar[bool] = True
-    """Whether a change reads first: that read is what recognises a redelivered update."""
 
     @abstractmethod
     async def read(self) -> Stored:
@@ -77,6 +75,9 @@ class _WrittenAtTheEnd(ConversationAccess):
                 state, data = await resolve(change)
                 await self._write(state, data, self._update_id if record else None)
         except StorageUnavailable as error:
+            if not record:  # its redelivery reads what is stored, and will write it again
+                log.warning("a failed update's conversation change was not written (%s)", error)
+                return False
             self._unsaved.keep(self._key, change)
             log.warning("conversation change kept in memory until it can be written (%s)", error)
             return False
@@ -94,8 +95,6 @@ class _WrittenAtTheEnd(ConversationAccess):
 
 
 class InMemory(_WrittenAtTheEnd):
-    reads_before_change = False
-
     def __init__(
         self, storage: BaseStorage, key: StorageKey, update_id: int | None, unsaved: Unsaved
     ) -> None:
