@@ -17,7 +17,7 @@ from presentation.telegram.conversation.lazy_fsm import (
     refuse_aiogram_state_filters,
 )
 from presentation.telegram.conversation.lease import ConversationLease, KeyOf, SharedFloodLimit
-from presentation.telegram.conversation.ports import ConversationLeases
+from presentation.telegram.conversation.ports import AnsweredSteps, ConversationLeases
 from presentation.telegram.handlers import build_router
 from presentation.telegram.languages import ResumeLanguage, SpeakTheUsersLanguage
 from presentation.telegram.middlewares.callback_answers import AnswerEveryPress
@@ -44,6 +44,7 @@ def build_dispatcher(
     conversation_ttl_seconds: float = 24 * 60 * 60,
     update_observers: Sequence[UpdateObserver] = (),
     leases: ConversationLeases | None = None,
+    answered: AnsweredSteps | None = None,
     flood_burst: int = 10,
     flood_per_minute: float = 30.0,
 ) -> Dispatcher:
@@ -99,6 +100,7 @@ def build_dispatcher(
                     leases,
                     _conversation_key(dispatcher.fsm),
                     SharedFloodLimit(flood_burst, flood_per_minute),
+                    _required(answered),
                 )
             ]
         ),
@@ -117,6 +119,12 @@ def build_dispatcher(
     dispatcher.include_router(build_router())
     refuse_aiogram_state_filters(dispatcher)
     return dispatcher
+
+
+def _required(answered: AnsweredSteps | None) -> AnsweredSteps:
+    if answered is None:
+        raise TypeError("leases need `answered`: where a step's effect records its update")
+    return answered
 
 
 def _conversation_key(fsm: LazyFSMMiddleware) -> KeyOf:

@@ -113,7 +113,8 @@ class MongoRecords:
         self.database = database
 
     def users(self) -> list[Document]:
-        return list(self.database["users"].find({}, {"_id": False}))
+        """Profiles (not the record a deletion leaves, which has no name)."""
+        return list(self.database["users"].find({"name": {"$exists": True}}, {"_id": False}))
 
     def put_user(self, user_id: int, name: str) -> None:
         self.database["users"].insert_one(user_document(_registered(user_id, name)))

@@ -81,11 +81,11 @@ class VanishingUsers(InMemoryUserRepository):
         self.inserts_refused = 0
         self._times = times
 
-    async def add(self, user: User) -> None:
+    async def add(self, user: User, request_id: int | None = None) -> None:
         if self.inserts_refused < self._times:
             self.inserts_refused += 1
             raise UserAlreadyExists(user.id.value)
-        await super().add(user)
+        await super().add(user, request_id)
 
 
 async def test_a_profile_deleted_between_the_clash_and_the_read_does_not_block_registering() -> (

@@ -132,11 +132,16 @@ class InOneProcess(_WrittenAtTheEnd):
 
 
 class UnderLease(ConversationAccess):
-    def __init__(self, held: HeldConversation, update_id: int) -> None:
+    def __init__(self, held: HeldConversation, update_id: int, moved_on: Stored | None) -> None:
+        """`moved_on`: the conversation as it is after a step whose holder never wrote it
+        (already staged for the release), read instead of the snapshot."""
         self._held = held
         self._update_id = update_id
+        self._moved_on = moved_on
 
     async def read(self) -> Stored:
+        if self._moved_on is not None:
+            return self._moved_on
         return self._held.snapshot.state, self._held.snapshot.data
 
     async def finish(self, change: Change, resolve: Resolve, *, record: bool) -> bool:
