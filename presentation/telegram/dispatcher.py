@@ -35,6 +35,7 @@ def build_dispatcher(
     storage: BaseStorage,
     *,
     show_profile: ShowProfile,
+    answered: AnsweredSteps,
     isolation: BaseEventIsolation,
     flood_control: FloodControl,
     in_flight: InFlightUpdates,
@@ -44,7 +45,6 @@ def build_dispatcher(
     conversation_ttl_seconds: float = 24 * 60 * 60,
     update_observers: Sequence[UpdateObserver] = (),
     leases: ConversationLeases | None = None,
-    answered: AnsweredSteps | None = None,
     flood_burst: int = 10,
     flood_per_minute: float = 30.0,
 ) -> Dispatcher:
@@ -72,9 +72,15 @@ def build_dispatcher(
     follows this process's own lock: the duplicate check and a second, shared flood limit
     (`flood_burst`, `flood_per_minute`) move into it, and the in-memory duplicate drop goes,
     since it would answer a copy of an update that another copy is still handling.
+
+    `answered` is where a step's effect records its update (the user repository): read
+    only when a conversation may have been left as it was before such a step (see
+    `docs/conversations.md`).
     """
     dispatcher = Dispatcher(disable_fsm=True)
-    dispatcher.fsm = LazyFSMMiddleware(storage, unsaved_max_age_seconds=conversation_ttl_seconds)
+    dispatcher.fsm = LazyFSMMiddleware(
+        storage, answered, unsaved_max_age_seconds=conversation_ttl_seconds
+    )
     chain = dispatcher.update.outer_middleware
     builtin = list(chain)
     for middleware in builtin:
@@ -100,7 +106,7 @@ def build_dispatcher(
                     leases,
                     _conversation_key(dispatcher.fsm),
                     SharedFloodLimit(flood_burst, flood_per_minute),
-                    _required(answered),
+                    answered,
                 )
             ]
         ),
@@ -119,12 +125,6 @@ def build_dispatcher(
     dispatcher.include_router(build_router())
     refuse_aiogram_state_filters(dispatcher)
     return dispatcher
-
-
-def _required(answered: AnsweredSteps | None) -> AnsweredSteps:
-    if answered is None:
-        raise TypeError("leases need `answered`: where a step's effect records its update")
-    return answered
 
 
 def _conversation_key(fsm: LazyFSMMiddleware) -> KeyOf:

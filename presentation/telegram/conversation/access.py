@@ -7,7 +7,8 @@ mode (the picture is in `docs/conversations.md`).
 - `InOneProcess`: MongoDB, one process serving the user. The read (`find_one`) also says
   which updates were handled, so it runs before any change and recognises a redelivery;
   the write (one `update_one`, after the replies) records the update, and is refused if
-  it already was.
+  it already was. A question another process left open (one that died) is checked
+  against the profile's record of the step that last answered one.
 - `UnderLease`: MongoDB, several processes. Taking the user's lease was the read (and the
   redelivery check, before the update reached the FSM); letting it go is the write, and
   records every update. `WithoutLease` is the same mode when the lease could not be taken
@@ -28,8 +29,13 @@ from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from application.errors import StorageUnavailable
 from application.time_budget import outside_budget
 from infrastructure.conversation.errors import RequestAlreadyHandled
-from presentation.telegram.conversation.changes import Change, Unsaved
-from presentation.telegram.conversation.ports import ConversationStore, HeldConversation
+from presentation.telegram.conversation.changes import Change, Unsaved, ended_by, split_owed
+from presentation.telegram.conversation.ports import (
+    AnsweredSteps,
+    ConversationSnapshot,
+    ConversationStore,
+    HeldConversation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -114,16 +120,47 @@ class InMemory(_WrittenAtTheEnd):
 
 class InOneProcess(_WrittenAtTheEnd):
     def __init__(
-        self, store: ConversationStore, key: StorageKey, update_id: int | None, unsaved: Unsaved
+        self,
+        store: ConversationStore,
+        answered: AnsweredSteps,
+        key: StorageKey,
+        update_id: int | None,
+        unsaved: Unsaved,
     ) -> None:
         super().__init__(key, update_id, unsaved)
         self._store = store
+        self._answered = answered
 
     async def read(self) -> Stored:
         snapshot = await self._store.read(self._key)
         if self._update_id in snapshot.handled:
             raise RequestAlreadyHandled(self._update_id or 0)
-        return snapshot.state, snapshot.data
+        step = await self._unwritten_answer(snapshot)
+        if step is None:
+            return snapshot.state, snapshot.data
+        ended = ended_by(step, snapshot.state, snapshot.data)
+        await self._store.write(self._key, None, ended, None)
+        log.warning(
+            "update %s: update %d answered %s and never wrote it; the conversation is ended",
+            self._update_id,
+            step,
+            snapshot.state,
+        )
+        return None, ended
+
+    async def _unwritten_answer(self, snapshot: ConversationSnapshot) -> int | None:
+        """The update whose effect answered the question `snapshot` still asks, if the
+        process that handled it died before writing so. (This process's own failed writes
+        are in memory: `Unsaved`, `OwedStep`.) Asked of the profile only for a question
+        another process left; such an update comes after every one the conversation
+        recorded, since none was written after it."""
+        if snapshot.written_here or snapshot.state is None:
+            return None
+        step = await self._answered.answered_by(self._key.user_id)
+        _, owed = split_owed(snapshot.data)
+        if step is None or step == self._update_id or (owed and owed.update_id == step):
+            return None
+        return None if any(handled >= step for handled in snapshot.handled) else step
 
     async def _write(
         self, state: str | None, data: Mapping[str, Any] | None, handled: int | None
@@ -165,10 +202,12 @@ class WithoutLease(ConversationAccess):
 OpenAccess = Callable[[StorageKey, int | None], ConversationAccess]
 
 
-def access_without_lease(storage: BaseStorage, unsaved: Unsaved) -> OpenAccess:
+def access_without_lease(
+    storage: BaseStorage, unsaved: Unsaved, answered: AnsweredSteps
+) -> OpenAccess:
     """The mode of a storage, told apart once, when the dispatcher is built: ours keeps the
     record of handled updates, aiogram's do not."""
     if isinstance(storage, ConversationStore):
         store = storage
-        return lambda key, update_id: InOneProcess(store, key, update_id, unsaved)
+        return lambda key, update_id: InOneProcess(store, answered, key, update_id, unsaved)
     return lambda key, update_id: InMemory(storage, key, update_id, unsaved)

@@ -64,6 +64,14 @@ def with_owed(data: Mapping[str, Any], owed: OwedStep | None) -> dict[str, Any]:
     return dict(data) if owed is None else {**data, OWED_KEY: owed.encoded()}
 
 
+def ended_by(step: int, state: str | None, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The data of a conversation that `step` ended by answering its question `state`
+    (data `data`), though no write said so: the step is owed to its update. (Every step
+    with an effect ends its conversation: an answered question is closed.)"""
+    before, _ = split_owed(data)
+    return with_owed({}, OwedStep(step, state, before))
+
+
 class Unsaved:
     """Changes whose write failed, by conversation, until written, superseded or too old."""
 

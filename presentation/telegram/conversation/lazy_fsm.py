@@ -54,6 +54,7 @@ from presentation.telegram.conversation.changes import (
     split_owed,
     with_owed,
 )
+from presentation.telegram.conversation.ports import AnsweredSteps
 from presentation.telegram.middlewares.update_log import set_outcome
 
 log = logging.getLogger(__name__)
@@ -167,10 +168,12 @@ class LazyFSMMiddleware(FSMContextMiddleware):
     for it, and writes its changes once the handler has returned. Under a lease, the lease
     middleware hands it the update's access (`ACCESS_KEY`); otherwise the storage's."""
 
-    def __init__(self, storage: BaseStorage, unsaved_max_age_seconds: float) -> None:
+    def __init__(
+        self, storage: BaseStorage, answered: AnsweredSteps, unsaved_max_age_seconds: float
+    ) -> None:
         super().__init__(storage=storage, events_isolation=DisabledEventIsolation())
         self._unsaved = Unsaved(unsaved_max_age_seconds)
-        self._open = access_without_lease(storage, self._unsaved)
+        self._open = access_without_lease(storage, self._unsaved, answered)
 
     async def __call__(
         self,

@@ -40,7 +40,7 @@ from presentation.telegram.conversation.access import (
     UnderLease,
     WithoutLease,
 )
-from presentation.telegram.conversation.changes import OwedStep, split_owed, with_owed
+from presentation.telegram.conversation.changes import ended_by
 from presentation.telegram.conversation.ports import (
     AnsweredSteps,
     ConversationLeases,
@@ -140,8 +140,7 @@ class ConversationLease(BaseMiddleware):
         answered_by = await self._answered.answered_by(key.user_id)
         if answered_by not in unfinished:
             return None
-        before, _ = split_owed(snapshot.data)
-        ended = with_owed({}, OwedStep(answered_by, snapshot.state, before))
+        ended = ended_by(answered_by, snapshot.state, snapshot.data)
         held.stage(None, ended)
         log.warning(
             "update %d: update %d answered %s and never wrote it; the conversation is ended",

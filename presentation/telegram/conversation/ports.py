@@ -26,6 +26,12 @@ class ConversationSnapshot(Protocol):
         """Ids of this user's recent updates whose handling finished."""
         ...
 
+    @property
+    def written_here(self) -> bool:
+        """Whether this process wrote it last (if not, a process that died may have left
+        it as it was before a step whose effect happened)."""
+        ...
+
 
 @runtime_checkable
 class ConversationStore(Protocol):
