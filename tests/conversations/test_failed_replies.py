@@ -136,3 +136,13 @@ async def test_a_user_who_blocked_the_bot_costs_one_try_and_is_counted(
     assert 'profilebot_updates_total{outcome="refused",type="message"} 1.0' in metrics
     assert await bot.feed(bob) == []  # delivered again all the same: done, not re-run
     assert _names(bot) == ["Bob"]
+
+
+async def test_an_answer_to_an_error_refused_for_good_ends_the_update(bot: BotUnderTest) -> None:
+    await _renaming(bot)
+    refuse_replies(bot, failures=1, error=TelegramForbiddenError)
+
+    assert await bot.send("a" * 100) == []  # too long: its answer refused, nothing raised
+
+    assert _names(bot) == ["Ada"]
+    assert await bot.send("Bob") == [texts.renamed("Bob")]  # still asked for a new name
