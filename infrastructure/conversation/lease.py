@@ -79,6 +79,7 @@ class MongoHeldConversation:
     renewals: Renewals
     unfinished: tuple[int, ...] = ()
     """Updates whose holders took this lease before and never let it go."""
+    unfinished_settled: bool = False
     staged_change: tuple[str | None, Mapping[str, Any] | None] | None = None
     staged_handled: int | None = None
     staged_flood: Mapping[str, Any] | None = None
@@ -97,6 +98,10 @@ class MongoHeldConversation:
 
     def stage_flood(self, bucket: Mapping[str, Any]) -> None:
         self.staged_flood = dict(bucket)
+
+    def settle_unfinished(self) -> None:
+        """What the unfinished holders left is dealt with: the release forgets them."""
+        self.unfinished_settled = True
 
 
 class MongoConversationLeases(BaseEventIsolation):
@@ -247,10 +252,12 @@ class MongoConversationLeases(BaseEventIsolation):
 
     def _staged(self, held: MongoHeldConversation) -> Document:
         """What the release writes: the state and data the holder changed, update `handled`
-        recorded as done, the flood bucket, no update left unfinished; and the document
-        kept alive."""
+        recorded as done, the flood bucket, the unfinished holders forgotten once dealt
+        with; and the document kept alive."""
         kept_until = self._storage.kept_until()
-        fields: Document = {"expires_at": kept_until["expires_at"], "step": None, "unfinished": []}
+        fields: Document = {"expires_at": kept_until["expires_at"], "step": None}
+        if held.unfinished_settled or not held.unfinished:
+            fields["unfinished"] = {"$literal": []}
         if held.staged_change is not None:
             fields |= self._storage.change(*held.staged_change)
             fields["state_expires_at"] = kept_until["state_expires_at"]

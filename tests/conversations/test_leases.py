@@ -445,3 +445,24 @@ async def test_after_a_rename_whose_lease_was_lost_the_next_message_is_no_new_na
 
     assert await b.feed(local_update(5, ADA, "thanks!")) == [texts.unknown_input("thanks!")]
     assert await b.feed(grace) == [texts.renamed("Grace")]
+
+
+async def test_an_unwritten_step_that_could_not_be_looked_up_is_looked_up_by_the_next_update(
+    processes: tuple[Process, Process], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = processes
+    for update in _updates(1, "/start", "Ada", "/rename"):
+        await a.feed(update)
+    monkeypatch.setattr(
+        a.container.storage.conversation_leases().documents, "release", _release_outage
+    )
+    with pytest.raises(StorageUnavailable):
+        await a.feed(local_update(4, ADA, "Grace"))
+    users = b.container.storage.user_repository()
+    answered_by = users.answered_by
+    monkeypatch.setattr(users, "answered_by", _release_outage)
+    with pytest.raises(StorageUnavailable):
+        await b.feed(local_update(5, ADA, "thanks!"))  # fails, the unfinished one kept
+    monkeypatch.setattr(users, "answered_by", answered_by)
+
+    assert await b.feed(local_update(5, ADA, "thanks!")) == [texts.unknown_input("thanks!")]

@@ -136,8 +136,10 @@ class ConversationLease(BaseMiddleware):
         snapshot = held.snapshot
         unfinished = set(held.unfinished) - set(snapshot.handled) - {update_id}
         if not unfinished or snapshot.state is None:
+            held.settle_unfinished()
             return None
         answered_by = await self._answered.answered_by(key.user_id)
+        held.settle_unfinished()
         if answered_by not in unfinished:
             return None
         ended = ended_by(answered_by, snapshot.state, snapshot.data)

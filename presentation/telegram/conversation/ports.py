@@ -84,6 +84,11 @@ class HeldConversation(Protocol):
 
     def stage_flood(self, bucket: Mapping[str, Any]) -> None: ...
 
+    def settle_unfinished(self) -> None:
+        """What the unfinished holders left is dealt with: the release forgets them (until
+        then, every release keeps them, for the next holder to deal with)."""
+        ...
+
 
 @runtime_checkable
 class ConversationLeases(Protocol):
