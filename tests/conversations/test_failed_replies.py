@@ -5,49 +5,16 @@ redelivery is answered as the first time should have been, and the effect happen
 A refusal for good (the user blocked the bot) is not worth a redelivery: the step is
 recorded and counted, and the update ends there."""
 
-from typing import Any
-
 import pytest
-from aiogram import Bot
 from aiogram.exceptions import TelegramForbiddenError, TelegramNetworkError
-from aiogram.methods import SendMessage, TelegramMethod
-from aiogram.methods.base import TelegramType
 from aiogram.types import Update
 
-from presentation.entrypoints.local_session import LocalBotSession
 from presentation.entrypoints.terminal_chat import local_update
 from presentation.telegram import texts
-from tests.conversations.conftest import ADA, BotUnderTest
+from tests.conversations.conftest import ADA, BotUnderTest, refuse_replies
 
 NAME = 900
 """The id of the update under test: a test feeds the very same update again."""
-
-
-class RefusedReplies(LocalBotSession):
-    """The Bot API refuses the next `failures` messages with `error` (a reply, then the
-    apology after it), then answers again."""
-
-    def __init__(self, requests: list[TelegramMethod[Any]], failures: int, error: type) -> None:
-        super().__init__(requests.append)
-        self.failures = failures
-        self._error = error
-
-    async def make_request(
-        self,
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-        timeout: int | None = None,  # noqa: ASYNC109 - the base class fixes the signature
-    ) -> TelegramType:
-        if isinstance(method, SendMessage) and self.failures:
-            self.failures -= 1
-            raise self._error(method=method, message="refused")
-        return await super().make_request(bot, method, timeout)
-
-
-def refuse_replies(
-    bot: BotUnderTest, failures: int = 2, error: type = TelegramNetworkError
-) -> None:
-    bot.bot.session = RefusedReplies(bot.requests, failures, error)
 
 
 async def _renaming(bot: BotUnderTest) -> None:

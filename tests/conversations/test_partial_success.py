@@ -5,10 +5,12 @@ update fails instead and its redelivery ends it: see test_leases. A reply that f
 the use case succeeded: test_failed_replies.)"""
 
 import pytest
+from aiogram.exceptions import TelegramNetworkError
 
 from application.errors import StorageUnavailable
+from presentation.entrypoints.terminal_chat import local_update
 from presentation.telegram import texts
-from tests.conversations.conftest import BotUnderTest
+from tests.conversations.conftest import ADA, BotUnderTest, refuse_replies
 
 pytestmark = [pytest.mark.mongo, pytest.mark.parametrize("backend", ["mongo"], indirect=True)]
 
@@ -102,3 +104,20 @@ async def test_help_answers_while_the_unsaved_change_still_cannot_be_written(
 
     assert await bot.send("Grace") == [texts.unknown_input("Grace")]
     assert await bot.state_of() is None
+
+
+async def test_a_rename_whose_reply_and_then_write_failed_is_still_owed_to_its_update(
+    bot: BotUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _registered(bot)
+    await bot.send("/rename")
+    failing = fail_next_ending(bot, monkeypatch)
+    refuse_replies(bot)
+    bob = local_update(900, ADA, "Bob")
+    with pytest.raises(TelegramNetworkError):
+        await bot.feed(bob)  # renamed; the reply, the apology and the write all failed
+    assert failing.failed
+
+    assert await bot.send("thanks") == [texts.unknown_input("thanks")]
+    assert await bot.feed(bob) == [texts.renamed("Bob")]
+    assert [u["name"] for u in bot.stored_users()] == ["Bob"]

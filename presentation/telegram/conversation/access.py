@@ -76,14 +76,15 @@ class _WrittenAtTheEnd(ConversationAccess):
     async def finish(self, change: Change, resolve: Resolve, *, record: bool) -> bool:
         if not change:
             return False
+        state: str | None = None
+        data: dict[str, Any] | None = None
         try:
             with outside_budget():
                 state, data = await resolve(change)
                 await self._write(state, data, self._update_id if record else None)
         except StorageUnavailable as error:
-            if not record:  # its redelivery reads what is stored, and will write it again
-                log.warning("a failed update's conversation change was not written (%s)", error)
-                return False
+            if not record and data is not None:  # resolved: with the step owed, if any
+                change = Change(state=state, data=data)
             self._unsaved.keep(self._key, change)
             log.warning("conversation change kept in memory until it can be written (%s)", error)
             return False

@@ -76,11 +76,10 @@ class Conversation(FSMContext):
         super().__init__(context.storage, context.key)
         self._access = access
         self._update_id = update_id
-        carried = unsaved.get(self.key)
-        self._change = replace(carried) if carried else Change()
-        self._read: Stored | None = None
         self._owed: OwedStep | None = None
         """A step of another update the conversation still owes: kept by every write."""
+        self._change = self._carried(unsaved.get(self.key))
+        self._read: Stored | None = None
         self._settles_owed = False
         """This update is the owed step, delivered again: its write settles it."""
         self.refused_as_handled = False
@@ -146,8 +145,21 @@ class Conversation(FSMContext):
             if owed is not None and owed.update_id == self._update_id:
                 self._read, self._settles_owed = (owed.state, owed.data), True
             else:
-                self._read, self._owed = (state, data), owed
+                self._read, self._owed = (state, data), self._owed or owed
         return self._read
+
+    def _carried(self, carried: Change | None) -> Change:
+        """An earlier update's change that could not be written, to start from; not for
+        the update it owes a step to (it reads what is stored: the conversation before)."""
+        if carried is None:
+            return Change()
+        if isinstance(carried.data, Unchanged):
+            return replace(carried)
+        data, owed = split_owed(carried.data)
+        if owed is not None and owed.update_id == self._update_id:
+            return Change()
+        self._owed = owed
+        return Change(state=carried.state, data=data)
 
     async def _resolved(self, change: Change) -> tuple[str | None, dict[str, Any] | None]:
         """The state to write (read first if only the data changed, which is rare) and the
