@@ -122,8 +122,9 @@ class Conversation(FSMContext):
         only once their use case succeeded: it happened), with the conversation as this
         update read it kept as owed to it: delivered again, it is handled from there and
         answers as the first time would have."""
-        if not record and self._change and self._update_id is not None and self._read:
-            before_state, before_data = await self._stored()
+        read = self._read  # a change reads first: what this update started from
+        if not record and self._change and self._update_id is not None and read is not None:
+            before_state, before_data = read
             self._owed = OwedStep(self._update_id, before_state, dict(before_data))
             self._settles_owed = False
         self.refused_as_handled = await self._access.finish(

@@ -131,8 +131,9 @@ class ConversationLease(BaseMiddleware):
         self, key: StorageKey, held: HeldConversation, update_id: int
     ) -> Stored | None:
         """The conversation after an unfinished holder's step, if that step's effect
-        answered the question the stored conversation still asks; staged for the release
-        (which clears the unfinished ones, whatever this update does)."""
+        answered the question the stored conversation still asks; staged for the release.
+        Once looked, the release forgets the unfinished holders, whatever this update
+        does; if looking fails, they are kept for the next holder."""
         snapshot = held.snapshot
         unfinished = set(held.unfinished) - set(snapshot.handled) - {update_id}
         if not unfinished or snapshot.state is None:
