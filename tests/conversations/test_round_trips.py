@@ -9,6 +9,11 @@ Under leases (`EVENT_ISOLATION=mongo`) every step takes its conversation's lease
 also the read of the state, the handled updates and the flood bucket (`findAndModify`), and
 lets it go in the one write that stores the step (`update`): every step ≤ 3, lock and
 duplicate check included, and every update is recorded, read-only ones too.
+
+Not pinned here: an update that finds a question left open by a step that never wrote its
+conversation (a holder that never released the lease, or another process in one process's
+mode) asks the user's document which update last answered one: one more `find`, on that
+update only (`test_leases.py`, `test_redelivery.py`).
 """
 
 import pytest
