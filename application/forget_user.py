@@ -11,6 +11,8 @@ from domain.user import UserId
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ForgetUserRequest:
     user_id: int
+    request_id: int | None = None
+    """Identifies the request (a Telegram update): recorded as the one that deleted."""
 
 
 class ForgetUser:
@@ -22,7 +24,7 @@ class ForgetUser:
     async def execute(self, request: ForgetUserRequest) -> UserProfile:
         """The profile as it was before it was deleted (a front end may still speak its
         language). Raises `UserNotRegistered` (nothing to delete) or `StorageUnavailable`."""
-        removed = await self._users.remove(UserId(request.user_id))
+        removed = await self._users.remove(UserId(request.user_id), request.request_id)
         if removed is None:
             raise UserNotRegistered(request.user_id)
         return UserProfile.of(removed)

@@ -20,6 +20,8 @@ class RegisterUserRequest:
     name: str
     language: str | None = None
     """A language the user chose before registering, kept with the profile."""
+    request_id: int | None = None
+    """Identifies the request (a Telegram update): recorded as the one that registered."""
 
 
 class RegisterUser:
@@ -43,7 +45,7 @@ class RegisterUser:
             try:
                 # Insert first and let the store's unique key arbitrate: a prior read would
                 # cost a round trip and still race with a concurrent registration.
-                await self._users.add(user)
+                await self._users.add(user, request.request_id)
             except UserAlreadyExists:
                 existing = await self._users.get(user_id)
                 if existing is not None and existing.name == user.name:

@@ -47,7 +47,7 @@ class RenameUser:
             raise UserNotRegistered(request.user_id)
         before = change.before
         if before.name == new_name:
-            again = request.request_id is not None and change.last_renamed_by == request.request_id
+            again = request.request_id is not None and change.last_answered_by == request.request_id
             return RenameUserResponse(profile=UserProfile.of(before), changed=again)
         return RenameUserResponse(
             profile=UserProfile.of(before.renamed(new_name, now)), changed=True

@@ -19,8 +19,8 @@ class NameChange:
 
     before: User
     """The user as it was before the call."""
-    last_renamed_by: int | None
-    """The request that last changed the name, as it was before the call."""
+    last_answered_by: int | None
+    """The request that last changed the user (see `UserRepository`), before the call."""
 
 
 class UserRepository(Protocol):
@@ -28,14 +28,21 @@ class UserRepository(Protocol):
 
     Each method is one atomic step, so an adapter can make it one round trip and no two
     updates of the same user can interleave inside it.
+
+    Registering, renaming and deleting record the request that did it (`request_id`, a
+    Telegram update), in the same write: the request that last *answered* one of the front
+    end's questions, which a front end whose own record of the step was lost can ask for
+    (`answered_by`). A deleted user's record outlives them for that (no name, no profile:
+    `get` does not see it) until it expires.
     """
 
     async def get(self, user_id: UserId) -> User | None:
         """The stored user, or None."""
         ...
 
-    async def add(self, user: User) -> None:
-        """Store a new user; raise `UserAlreadyExists` if the id is taken."""
+    async def add(self, user: User, request_id: int | None = None) -> None:
+        """Store a new user, registered by `request_id`; raise `UserAlreadyExists` if the
+        id is taken."""
         ...
 
     async def change_name(
@@ -53,6 +60,11 @@ class UserRepository(Protocol):
         if there is no such user (then nothing is written)."""
         ...
 
-    async def remove(self, user_id: UserId) -> User | None:
-        """Delete the user; return them as they were, or None if there was none."""
+    async def remove(self, user_id: UserId, request_id: int | None = None) -> User | None:
+        """Delete the user, recording `request_id` as the request that did; return them as
+        they were, or None if there was none (then nothing is written)."""
+        ...
+
+    async def answered_by(self, user_id: int) -> int | None:
+        """The request that last registered, renamed or deleted the user, or None."""
         ...

@@ -1,6 +1,6 @@
 """`UserRepository` over a MongoDB collection, one document per Telegram user."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.collection import Collection
@@ -11,16 +11,28 @@ from application.user_repository import NameChange, UserAlreadyExists
 from domain.language import InvalidLanguage, Language
 from domain.user import User, UserId
 from domain.user_name import UserName
+from infrastructure.clock import utc_now
 from infrastructure.mongo_client import Document
 from infrastructure.mongo_executor import MongoExecutor
 
 USER_ID_INDEX = "telegram_id_unique"
+FORGOTTEN_INDEX = "forgotten_at_ttl"
+FORGOTTEN_KEPT = timedelta(hours=48)
+"""How long a deleted user's record of the update that deleted them is kept: longer than
+Telegram keeps an update (24 h)."""
+PROFILE: Document = {"name": {"$exists": True}}
+"""A user's document that is a profile, not the record a deletion left."""
 
 
 class MongoUserRepository:
-    """Documents `{telegram_id, name, created_at, updated_at, renamed_by, language}`
-    (`renamed_by`: the update that last renamed the user; `language`: the one they chose,
-    absent if none); uniqueness is the index's job."""
+    """Documents `{telegram_id, name, created_at, updated_at, answered_by, language}`
+    (`answered_by`: the update that last registered or renamed the user; `language`: the
+    one they chose, absent if none); uniqueness is the index's job.
+
+    Deleting leaves `{telegram_id, answered_by, forgotten_at}` (no name: nothing of the
+    profile), which no read sees as a user and a registration replaces; the TTL index
+    removes it `FORGOTTEN_KEPT` later, when Telegram no longer delivers the update again.
+    """
 
     def __init__(
         self, database: Database[Document], executor: MongoExecutor, collection: str = "users"
@@ -32,15 +44,21 @@ class MongoUserRepository:
         """The unique index on the Telegram id; a no-op when it already exists. Blocking:
         called once at start-up, before any update is handled."""
         self._users.create_index([("telegram_id", ASCENDING)], unique=True, name=USER_ID_INDEX)
+        self._users.create_index(
+            [("forgotten_at", ASCENDING)],
+            expireAfterSeconds=round(FORGOTTEN_KEPT.total_seconds()),
+            name=FORGOTTEN_INDEX,
+        )
 
     async def get(self, user_id: UserId) -> User | None:
         document = await self._executor.run(
-            self._users.find_one, {"telegram_id": user_id.value}, {"_id": False}
+            self._users.find_one, {"telegram_id": user_id.value, **PROFILE}, {"_id": False}
         )
         return None if document is None else user_from_document(document)
 
-    async def add(self, user: User) -> None:
-        if not await self._executor.run(insert_unless_taken, self._users, user_document(user)):
+    async def add(self, user: User, request_id: int | None = None) -> None:
+        document = user_document(user) | {"answered_by": request_id}
+        if not await self._executor.run(insert_unless_taken, self._users, document):
             raise UserAlreadyExists(user.id.value)
 
     async def change_name(
@@ -51,13 +69,13 @@ class MongoUserRepository:
         unchanged = {"$eq": ["$name", literal]}
         before = await self._executor.run(
             self._users.find_one_and_update,
-            {"telegram_id": user_id.value},
+            {"telegram_id": user_id.value, **PROFILE},
             [
                 {
                     "$set": {
                         "name": literal,
                         "updated_at": {"$cond": [unchanged, "$updated_at", at]},
-                        "renamed_by": {"$cond": [unchanged, "$renamed_by", request_id]},
+                        "answered_by": {"$cond": [unchanged, "$answered_by", request_id]},
                     }
                 }
             ],
@@ -66,14 +84,12 @@ class MongoUserRepository:
         )
         if before is None:
             return None
-        renamed_by = before.get("renamed_by")
-        last_renamed_by = renamed_by if isinstance(renamed_by, int) else None
-        return NameChange(user_from_document(before), last_renamed_by)
+        return NameChange(user_from_document(before), _answered_by(before))
 
     async def set_language(self, user_id: UserId, language: Language, at: datetime) -> User | None:
         after = await self._executor.run(
             self._users.find_one_and_update,
-            {"telegram_id": user_id.value},
+            {"telegram_id": user_id.value, **PROFILE},
             [
                 {
                     "$set": {
@@ -89,20 +105,34 @@ class MongoUserRepository:
         )
         return None if after is None else user_from_document(after)
 
-    async def remove(self, user_id: UserId) -> User | None:
-        # One findAndModify: the user as they were comes with the delete.
+    async def remove(self, user_id: UserId, request_id: int | None = None) -> User | None:
+        # One findAndModify: the user as they were comes with the delete, which leaves
+        # only the record of the update that made it.
+        forgotten = {"telegram_id": user_id.value, "answered_by": request_id}
         removed = await self._executor.run(
-            self._users.find_one_and_delete, {"telegram_id": user_id.value}, {"_id": False}
+            self._users.find_one_and_replace,
+            {"telegram_id": user_id.value, **PROFILE},
+            forgotten | {"forgotten_at": utc_now()},
+            {"_id": False},
         )
         return None if removed is None else user_from_document(removed)
 
+    async def answered_by(self, user_id: int) -> int | None:
+        document = await self._executor.run(
+            self._users.find_one, {"telegram_id": user_id}, {"_id": False, "answered_by": True}
+        )
+        return None if document is None else _answered_by(document)
+
 
 def insert_unless_taken(users: Collection[Document], document: Document) -> bool:
-    """Insert `document`; False when the unique index already holds its Telegram id."""
+    """Insert `document`; False when the unique index already holds its Telegram id for
+    a profile (a deletion's record is replaced)."""
     try:
         users.insert_one(document)
     except DuplicateKeyError:
-        return False
+        forgotten = {"telegram_id": document["telegram_id"], "name": {"$exists": False}}
+        replacement = {k: v for k, v in document.items() if k != "_id"}  # set by the insert
+        return users.replace_one(forgotten, replacement).matched_count > 0
     return True
 
 
@@ -137,3 +167,8 @@ def _language(stored: object) -> Language | None:
         return Language(stored) if isinstance(stored, str) else None
     except InvalidLanguage:
         return None
+
+
+def _answered_by(document: Document) -> int | None:
+    answered_by = document.get("answered_by")
+    return answered_by if isinstance(answered_by, int) else None

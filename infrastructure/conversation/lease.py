@@ -13,6 +13,12 @@ whose renewals keep failing is cancelled at the deadline, before anyone else can
 and the lease it leaves behind is shortened, not removed, to one more operation timeout,
 since a driver call the cancelled code had started may still be running in its thread.
 
+Taking the lease also notes which update holds it (`step`), and releasing it clears the
+note; a holder that never released (killed, its lease lost, its release failed) leaves its
+update in `unfinished`, which the next holder reads: that update's effect may have happened
+while the conversation still reads as before it (see `presentation.telegram.conversation
+.lease`). Kept until a release, so a chain of holders that died is seen whole.
+
 A process paused longer than that margin (a stopped VM, swapping) can still write after its
 lease ended; only the release is fenced by the token. The TTL index on `expires_at` only
 removes documents abandoned for days; no decision depends on it.
@@ -46,6 +52,8 @@ from infrastructure.mongo_lease import (
 log = logging.getLogger(__name__)
 
 FIELDS = LeaseFields(token="lease_token", until_ms="lease_until_ms", now_ms="lease_seen_ms")
+UNFINISHED_KEPT = 10
+"""Updates of holders that never released, kept until a release: more than ever pile up."""
 
 
 class LeaseObserver(Protocol):
@@ -69,6 +77,9 @@ class MongoHeldConversation:
     server_now_ms: int
     flood: Mapping[str, Any] | None
     renewals: Renewals
+    unfinished: tuple[int, ...] = ()
+    """Updates whose holders took this lease before and never let it go."""
+    unfinished_settled: bool = False
     staged_change: tuple[str | None, Mapping[str, Any] | None] | None = None
     staged_handled: int | None = None
     staged_flood: Mapping[str, Any] | None = None
@@ -87,6 +98,10 @@ class MongoHeldConversation:
 
     def stage_flood(self, bucket: Mapping[str, Any]) -> None:
         self.staged_flood = dict(bucket)
+
+    def settle_unfinished(self) -> None:
+        """What the unfinished holders left is dealt with: the release forgets them."""
+        self.unfinished_settled = True
 
 
 class MongoConversationLeases(BaseEventIsolation):
@@ -117,15 +132,17 @@ class MongoConversationLeases(BaseEventIsolation):
         self._observer = observer
 
     @asynccontextmanager
-    async def hold(self, key: StorageKey) -> AsyncIterator[MongoHeldConversation]:
-        """Wait (boundedly) for `key`'s lease and hold it for the block, renewing it; when
-        the block ends, however it ends, release it with what was staged.
+    async def hold(
+        self, key: StorageKey, update_id: int | None = None
+    ) -> AsyncIterator[MongoHeldConversation]:
+        """Wait (boundedly) for `key`'s lease and hold it for the block (for `update_id`),
+        renewing it; when the block ends, however it ends, release it with what was staged.
 
         Raises `ConversationBusy` if the wait ran out, `StorageUnavailable` if MongoDB did
         not answer, and `ConversationLost` (the block cancelled at its deadline) if the
         lease could not be renewed in time.
         """
-        held = await self._acquire(self._storage.document_id(key))
+        held = await self._acquire(self._storage.document_id(key), update_id)
         try:
             async with kept(held.renewals):
                 yield held
@@ -154,10 +171,21 @@ class MongoConversationLeases(BaseEventIsolation):
     async def close(self) -> None:
         """Nothing to release: leases end with their blocks."""
 
-    async def _acquire(self, document_id: str) -> MongoHeldConversation:
+    async def _acquire(self, document_id: str, update_id: int | None) -> MongoHeldConversation:
         """Wait, boundedly, until the lease is ours. Each try returns the document, so
         acquiring is also the read; a try that finds the lease taken writes nothing."""
         token = uuid.uuid4().hex
+        left_unfinished = {
+            "$slice": [
+                {
+                    "$concatArrays": [
+                        {"$ifNull": ["$unfinished", []]},
+                        {"$cond": [{"$in": [{"$type": "$step"}, ["int", "long"]]}, ["$step"], []]},
+                    ]
+                },
+                -UNFINISHED_KEPT,
+            ]
+        }
         with outside_budget():
             waited = await self.documents.wait_for(
                 document_id,
@@ -166,7 +194,11 @@ class MongoConversationLeases(BaseEventIsolation):
                 seconds=self._wait_seconds,
                 # Pushed on when taken, so the TTL monitor cannot remove a document while
                 # it is held (and one abandoned by a crash is still cleaned up).
-                when_taken={"expires_at": self._storage.kept_until()["expires_at"]},
+                when_taken={
+                    "expires_at": self._storage.kept_until()["expires_at"],
+                    "step": {"$literal": update_id},
+                    "unfinished": left_unfinished,
+                },
             )
         attempt = waited.attempt
         if (waited.tries > 1 or not attempt.held) and self._observer is not None:
@@ -180,12 +212,18 @@ class MongoConversationLeases(BaseEventIsolation):
             )
             raise ConversationBusy(f"conversation busy for {self._wait_seconds:g} s")
         flood = attempt.document.get("flood")
+        unfinished = attempt.document.get("unfinished")
         return MongoHeldConversation(
             document_id=document_id,
             token=token,
             snapshot=self._storage.snapshot(attempt.document),
             server_now_ms=attempt.now_ms,
             flood=flood if isinstance(flood, Mapping) else None,
+            unfinished=tuple(
+                i
+                for i in (unfinished if isinstance(unfinished, list) else [])
+                if isinstance(i, int)
+            ),
             renewals=Renewals(
                 lambda: self._renew(document_id, token, self._lease_ms),
                 seconds=self._lease_seconds,
@@ -214,9 +252,12 @@ class MongoConversationLeases(BaseEventIsolation):
 
     def _staged(self, held: MongoHeldConversation) -> Document:
         """What the release writes: the state and data the holder changed, update `handled`
-        recorded as done, the flood bucket; and the document kept alive."""
+        recorded as done, the flood bucket, the unfinished holders forgotten once dealt
+        with; and the document kept alive."""
         kept_until = self._storage.kept_until()
-        fields: Document = {"expires_at": kept_until["expires_at"]}
+        fields: Document = {"expires_at": kept_until["expires_at"], "step": None}
+        if held.unfinished_settled or not held.unfinished:
+            fields["unfinished"] = {"$literal": []}
         if held.staged_change is not None:
             fields |= self._storage.change(*held.staged_change)
             fields["state_expires_at"] = kept_until["state_expires_at"]

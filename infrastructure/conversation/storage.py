@@ -10,6 +10,7 @@ leaves closing to whoever owns them.
 """
 
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,26 +44,31 @@ class Snapshot:
     state: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
     handled: frozenset[int] = frozenset()
+    written_here: bool = True
+    """Whether this storage object (this process) made the last write."""
 
     @classmethod
-    def of(cls, document: Document | None, now: datetime) -> Self:
+    def of(cls, document: Document | None, now: datetime, writer: str = "") -> Self:
         if document is None:
             return cls()
         handled = handled_ids(document)
+        here = document.get("writer") == writer
         expires = document.get("state_expires_at") or document.get("expires_at")
         if not isinstance(expires, datetime) or expires <= now:
-            return cls(handled=handled)
+            return cls(handled=handled, written_here=here)
         state = document.get("state")
         return cls(
             state=state if isinstance(state, str) else None,
             data=_decode(document.get("data")),
             handled=handled,
+            written_here=here,
         )
 
 
 class MongoFSMStorage(BaseStorage):
     """One document per conversation:
-    `{_id: key, state, data, state_expires_at, handled: [update ids], expires_at}`.
+    `{_id: key, state, data, state_expires_at, handled: [update ids], expires_at, writer}`
+    (`writer`: the storage object, so the process, that wrote it last).
 
     `data` is kept as a JSON string, like aiogram's Redis storage does, so keys with `.` or
     `$` and values that look like query operators round-trip untouched. A state older than
@@ -85,6 +91,7 @@ class MongoFSMStorage(BaseStorage):
         self._ttl = ttl
         self._kept_for = max(ttl, HANDLED_REMEMBERED)
         self._clock = clock
+        self._writer = uuid.uuid4().hex
         self._keys = DefaultKeyBuilder(
             with_bot_id=True, with_business_connection_id=True, with_destiny=True
         )
@@ -139,7 +146,7 @@ class MongoFSMStorage(BaseStorage):
         """Nothing to release: the client and executor belong to the container."""
 
     def snapshot(self, document: Document | None) -> Snapshot:
-        return Snapshot.of(document, self._clock())
+        return Snapshot.of(document, self._clock(), self._writer)
 
     def change(self, state: str | None, data: Mapping[str, Any] | None) -> Document:
         """The pipeline fields that store `state`, and `data` unless None (an expired
@@ -168,6 +175,7 @@ class MongoFSMStorage(BaseStorage):
             "data": {"$cond": [alive, "$data", "{}"]},
             **fields,
             **self.kept_until(),
+            "writer": self._writer,
         }
         query: Document = {"_id": self.document_id(key)}
         if handled is not None:

@@ -211,6 +211,7 @@ class Container(containers.DeclarativeContainer):
             local=providers.Object(None),
             mongo=storage.conversation_leases,
         ),
+        answered=storage.user_repository,
         flood_burst=settings.provided.flood_burst,
         flood_per_minute=settings.provided.flood_per_minute,
     )

@@ -22,7 +22,8 @@ class Metrics:
         self.updates = Counter(
             "profilebot_updates",
             "Updates by type and outcome: ok, ignored (not served), duplicate (dropped),"
-            " throttled (flood control), error:<exception>.",
+            " throttled (flood control), refused (the Bot API refused the reply for good: the"
+            " user blocked the bot; the step is recorded, not tried again), error:<exception>.",
             ["type", "outcome"],
             registry=r,
         )

@@ -17,7 +17,7 @@ from presentation.telegram.conversation.lazy_fsm import (
     refuse_aiogram_state_filters,
 )
 from presentation.telegram.conversation.lease import ConversationLease, KeyOf, SharedFloodLimit
-from presentation.telegram.conversation.ports import ConversationLeases
+from presentation.telegram.conversation.ports import AnsweredSteps, ConversationLeases
 from presentation.telegram.handlers import build_router
 from presentation.telegram.languages import ResumeLanguage, SpeakTheUsersLanguage
 from presentation.telegram.middlewares.callback_answers import AnswerEveryPress
@@ -35,6 +35,7 @@ def build_dispatcher(
     storage: BaseStorage,
     *,
     show_profile: ShowProfile,
+    answered: AnsweredSteps,
     isolation: BaseEventIsolation,
     flood_control: FloodControl,
     in_flight: InFlightUpdates,
@@ -71,9 +72,15 @@ def build_dispatcher(
     follows this process's own lock: the duplicate check and a second, shared flood limit
     (`flood_burst`, `flood_per_minute`) move into it, and the in-memory duplicate drop goes,
     since it would answer a copy of an update that another copy is still handling.
+
+    `answered` is where a step's effect records its update (the user repository): read
+    only when a conversation may have been left as it was before such a step (see
+    `docs/conversations.md`).
     """
     dispatcher = Dispatcher(disable_fsm=True)
-    dispatcher.fsm = LazyFSMMiddleware(storage, unsaved_max_age_seconds=conversation_ttl_seconds)
+    dispatcher.fsm = LazyFSMMiddleware(
+        storage, answered, unsaved_max_age_seconds=conversation_ttl_seconds
+    )
     chain = dispatcher.update.outer_middleware
     builtin = list(chain)
     for middleware in builtin:
@@ -99,6 +106,7 @@ def build_dispatcher(
                     leases,
                     _conversation_key(dispatcher.fsm),
                     SharedFloodLimit(flood_burst, flood_per_minute),
+                    answered,
                 )
             ]
         ),

@@ -21,6 +21,7 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramNetworkError
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import (
@@ -29,6 +30,7 @@ from aiogram.methods import (
     SendMessage,
     TelegramMethod,
 )
+from aiogram.methods.base import TelegramType
 from aiogram.types import (
     Chat,
     InlineKeyboardButton,
@@ -113,7 +115,8 @@ class MongoRecords:
         self.database = database
 
     def users(self) -> list[Document]:
-        return list(self.database["users"].find({}, {"_id": False}))
+        """Profiles (not the record a deletion leaves, which has no name)."""
+        return list(self.database["users"].find({"name": {"$exists": True}}, {"_id": False}))
 
     def put_user(self, user_id: int, name: str) -> None:
         self.database["users"].insert_one(user_document(_registered(user_id, name)))
@@ -302,6 +305,33 @@ class BotUnderTest:
     def _update_id(self) -> int:
         self._next_update_id += 1
         return self._next_update_id
+
+
+class RefusedReplies(LocalBotSession):
+    """The Bot API refuses the next `failures` messages with `error` (a reply, then the
+    apology after it), then answers again."""
+
+    def __init__(self, requests: list[TelegramMethod[Any]], failures: int, error: type) -> None:
+        super().__init__(requests.append)
+        self.failures = failures
+        self._error = error
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - the base class fixes the signature
+    ) -> TelegramType:
+        if isinstance(method, SendMessage) and self.failures:
+            self.failures -= 1
+            raise self._error(method=method, message="refused")
+        return await super().make_request(bot, method, timeout)
+
+
+def refuse_replies(
+    bot: BotUnderTest, failures: int = 2, error: type = TelegramNetworkError
+) -> None:
+    bot.bot.session = RefusedReplies(bot.requests, failures, error)
 
 
 def fed_directly(settings: Settings, session: BaseSession) -> Container:

@@ -75,3 +75,36 @@ async def test_a_failed_message_is_handled_again_before_the_users_next_one(
     )
 
     assert session.sent == [texts.ask_name(), texts.registered("Ada")]
+
+
+async def test_a_rename_whose_reply_failed_is_answered_renamed_when_tried_again(
+    polling_bot: tuple[Container, RefusesFirstReplies],
+) -> None:
+    container, session = polling_bot
+    dispatcher, bot = container.dispatcher(), container.bot()
+    session.failures = 0
+    for update_id, text in enumerate(["/start", "Ada", "/rename"], start=1):
+        await dispatcher.feed_update(bot, local_update(update_id, ADA, text))
+    session.failures = 2  # the reply and its apology
+
+    await asyncio.gather(
+        dispatcher.feed_update(bot, local_update(4, ADA, "Bob")),
+        dispatcher.feed_update(bot, local_update(5, ADA, "thanks")),
+    )
+
+    assert session.sent[-2:] == [texts.renamed("Bob"), texts.unknown_input("thanks")]
+
+
+async def test_a_name_handled_again_ends_the_conversation_it_was_handled_in(
+    polling_bot: tuple[Container, RefusesFirstReplies],
+) -> None:
+    container, session = polling_bot
+    dispatcher, bot = container.dispatcher(), container.bot()
+    session.failures = 0
+    await dispatcher.feed_update(bot, local_update(1, ADA, "/start"))
+    session.failures = 2  # "registered" and its apology
+
+    await dispatcher.feed_update(bot, local_update(2, ADA, "Ada"))
+    await dispatcher.feed_update(bot, local_update(3, ADA, "hello"))
+
+    assert session.sent[-2:] == [texts.registered("Ada"), texts.unknown_input("hello")]

@@ -395,3 +395,99 @@ async def test_a_press_over_the_shared_budget_is_answered_and_costs_nothing_more
             await asyncio.to_thread(lifecycle.stop, process.container)
 
     assert _answers(a) == [texts.slow_down_presses()]
+
+
+async def _release_outage(*args: object, **kwargs: object) -> bool:
+    raise StorageUnavailable("MongoDB call failed: NetworkTimeout")
+
+
+async def _process_dies(*args: object, **kwargs: object) -> bool:
+    raise ProcessDied
+
+
+@pytest.mark.parametrize("failure", [_release_outage, _process_dies], ids=["outage", "killed"])
+async def test_after_a_rename_left_unwritten_the_next_message_elsewhere_is_no_new_name(
+    processes: tuple[Process, Process],
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Callable[..., Awaitable[bool]],
+) -> None:
+    a, b = processes
+    for update in _updates(1, "/start", "Ada", "/rename"):
+        await a.feed(update)
+    for write in ("release", "renew"):
+        monkeypatch.setattr(a.container.storage.conversation_leases().documents, write, failure)
+    grace = local_update(4, ADA, "Grace")
+    with pytest.raises((StorageUnavailable, ProcessDied)):
+        await a.feed(grace)  # renamed and answered; the conversation never written
+    assert _sent(a)[-1] == texts.renamed("Grace")
+
+    # The user's next message reaches b before Telegram delivers "Grace" again.
+    assert await b.feed(local_update(5, ADA, "thanks!")) == [texts.unknown_input("thanks!")]
+
+    profiles = a.container.storage.database()["users"].find({"name": {"$exists": True}})
+    assert [u["name"] for u in profiles] == ["Grace"]
+    assert await b.feed(grace) == [texts.renamed("Grace")]  # the answer it was owed
+    assert await b.feed(grace) == []  # handled to the end now
+    assert await b.feed(local_update(6, ADA, "/cancel")) == [texts.nothing_to_cancel()]
+
+
+async def test_after_a_deletion_left_unwritten_the_next_message_elsewhere_keeps_nothing(
+    processes: tuple[Process, Process], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = processes
+    for update in _updates(1, "/start", "Ada", "/forget"):
+        await a.feed(update)
+    monkeypatch.setattr(
+        a.container.storage.conversation_leases().documents, "release", _release_outage
+    )
+    yes = local_update(4, ADA, "YES")
+    with pytest.raises(StorageUnavailable):
+        await a.feed(yes)  # deleted and answered; the conversation never written
+    assert _sent(a)[-1] == texts.forgotten()
+
+    assert await b.feed(local_update(5, ADA, "thanks")) == [texts.unknown_input("thanks")]
+
+    assert await b.feed(yes) == [texts.forgotten()]  # not "I didn't get that"
+    assert await b.feed(local_update(6, ADA, "/me")) == [texts.not_registered()]
+    assert await b.feed(local_update(7, ADA, "/start")) == [texts.ask_name()]
+    assert await b.feed(local_update(8, ADA, "Grace")) == [texts.registered("Grace")]
+
+
+async def test_after_a_rename_whose_lease_was_lost_the_next_message_is_no_new_name(
+    processes: tuple[Process, Process], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = processes
+    for update in _updates(1, "/start", "Ada", "/rename"):
+        await a.feed(update)
+    monkeypatch.setattr(
+        a.container.storage.conversation_leases().documents, "renew", _release_outage
+    )
+    a.session.released.clear()  # the reply hangs past the lease, which cannot be renewed
+    grace = local_update(4, ADA, "Grace")
+    with pytest.raises(ConversationLost):
+        await a.feed(grace)  # renamed, then stopped before replying
+    a.session.released.set()
+
+    assert await b.feed(local_update(5, ADA, "thanks!")) == [texts.unknown_input("thanks!")]
+    assert await b.feed(grace) == [texts.renamed("Grace")]
+
+
+async def test_an_unwritten_step_that_could_not_be_looked_up_is_looked_up_by_the_next_update(
+    processes: tuple[Process, Process], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = processes
+    for update in _updates(1, "/start", "Ada", "/rename"):
+        await a.feed(update)
+    monkeypatch.setattr(
+        a.container.storage.conversation_leases().documents, "release", _release_outage
+    )
+    with pytest.raises(StorageUnavailable):
+        await a.feed(local_update(4, ADA, "Grace"))
+    users = b.container.storage.user_repository()
+    answered_by = users.answered_by
+    monkeypatch.setattr(users, "answered_by", _release_outage)
+    with pytest.raises(StorageUnavailable):
+        await b.feed(local_update(5, ADA, "thanks!"))  # fails, the unfinished one kept
+    monkeypatch.setattr(users, "answered_by", answered_by)
+
+    assert await b.feed(local_update(5, ADA, "thanks!")) == [texts.unknown_input("thanks!")]

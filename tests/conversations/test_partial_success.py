@@ -1,18 +1,16 @@
 """The use case succeeded and the user was told, then writing the end of the conversation
 failed: the change is carried into the user's next message, so that message is not taken
 for another answer to the finished question. (That is one process's way; under leases the
-update fails instead and its redelivery ends it: see test_leases.)"""
+update fails instead and its redelivery ends it: see test_leases. A reply that failed after
+the use case succeeded: test_failed_replies.)"""
 
 import pytest
-from aiogram import Bot
 from aiogram.exceptions import TelegramNetworkError
-from aiogram.methods import SendMessage, TelegramMethod
-from aiogram.methods.base import TelegramType
 
 from application.errors import StorageUnavailable
-from presentation.entrypoints.terminal.local_session import LocalBotSession
+from presentation.entrypoints.terminal.chat import local_update
 from presentation.telegram import texts
-from tests.conversations.conftest import BotUnderTest
+from tests.conversations.conftest import ADA, BotUnderTest, refuse_replies
 
 pytestmark = [pytest.mark.mongo, pytest.mark.parametrize("backend", ["mongo"], indirect=True)]
 
@@ -108,37 +106,18 @@ async def test_help_answers_while_the_unsaved_change_still_cannot_be_written(
     assert await bot.state_of() is None
 
 
-class RepliesFailOnce(LocalBotSession):
-    """The Bot API refuses the next two messages: the reply and the apology after it."""
-
-    def __init__(self) -> None:
-        super().__init__(lambda method: None)
-        self.failures = 2
-
-    async def make_request(
-        self,
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-        timeout: int | None = None,  # noqa: ASYNC109 - the base class fixes the signature
-    ) -> TelegramType:
-        if isinstance(method, SendMessage) and self.failures:
-            self.failures -= 1
-            raise TelegramNetworkError(method=method, message="connection reset")
-        return await super().make_request(bot, method, timeout)
-
-
-async def test_a_rename_whose_reply_failed_still_ends_the_conversation(
-    bot: BotUnderTest,
+async def test_a_rename_whose_reply_and_then_write_failed_is_still_owed_to_its_update(
+    bot: BotUnderTest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _registered(bot)
     await bot.send("/rename")
-    replies = RepliesFailOnce()
-    real_session, bot.bot.session = bot.bot.session, replies
-
+    failing = fail_next_ending(bot, monkeypatch)
+    refuse_replies(bot)
+    bob = local_update(900, ADA, "Bob")
     with pytest.raises(TelegramNetworkError):
-        await bot.send("Grace")
-    bot.bot.session = real_session
+        await bot.feed(bob)  # renamed; the reply, the apology and the write all failed
+    assert failing.failed
 
-    assert await bot.state_of() is None
     assert await bot.send("thanks") == [texts.unknown_input("thanks")]
-    assert [u["name"] for u in bot.stored_users()] == ["Grace"]
+    assert await bot.feed(bob) == [texts.renamed("Bob")]
+    assert [u["name"] for u in bot.stored_users()] == ["Bob"]

@@ -104,6 +104,55 @@ async def test_a_press_recorded_and_delivered_again_is_neither_handled_nor_answe
     assert await bot.state_of() == Forgetting.waiting_for_confirmation.state
 
 
+async def test_after_a_rename_whose_process_died_unwritten_the_next_message_is_no_new_name(
+    bot: BotUnderTest, restarted: Restarted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+    await bot.send("/rename")
+    _dies_before_recording(bot, monkeypatch)
+    grace = local_update(900, ADA, "Grace")
+    with pytest.raises(ProcessDied):
+        await bot.feed(grace)  # renamed and answered, then died before writing it
+
+    # The user's next message reaches the restarted process before "Grace" comes again.
+    thanks = local_update(901, ADA, "thanks!")
+    assert await restarted(thanks) == [texts.unknown_input("thanks!")]
+
+    assert [u["name"] for u in bot.stored_users()] == ["Grace"]
+    assert await restarted(grace) == [texts.renamed("Grace")]  # the answer it was owed
+    assert await restarted(grace) == []
+    assert await restarted(local_update(902, ADA, "/cancel")) == [texts.nothing_to_cancel()]
+
+
+async def test_after_a_deletion_whose_process_died_unwritten_the_next_message_keeps_nothing(
+    bot: BotUnderTest, restarted: Restarted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+    await bot.send("/forget")
+    _dies_before_recording(bot, monkeypatch)
+    yes = local_update(900, ADA, "YES")
+    with pytest.raises(ProcessDied):
+        await bot.feed(yes)
+
+    assert await restarted(local_update(901, ADA, "thanks")) == [texts.unknown_input("thanks")]
+    assert await restarted(yes) == [texts.forgotten()]
+    assert bot.stored_users() == []
+
+
+async def test_a_question_left_by_another_process_stays_open_when_nothing_answered_it(
+    bot: BotUnderTest, restarted: Restarted
+) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+    await bot.send("/rename")
+    await bot.send("Grace")
+    await bot.send("/rename")  # asked after the last answer
+
+    assert await restarted(local_update(900, ADA, "Bob")) == [texts.renamed("Bob")]
+
+
 def _dies_before_recording(bot: BotUnderTest, monkeypatch: pytest.MonkeyPatch) -> None:
     """The process "dies" at the write that would record the update as handled."""
 

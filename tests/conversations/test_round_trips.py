@@ -10,6 +10,11 @@ also the read of the state, the handled updates and the flood bucket (`findAndMo
 lets it go in the one write that stores the step (`update`): every step ≤ 3, lock and
 duplicate check included, and every update is recorded, read-only ones too; /help, which
 reads nothing, takes no lease and costs 0.
+
+Not pinned here: an update that finds a question left open by a step that never wrote its
+conversation (a holder that never released the lease, or another process in one process's
+mode) asks the user's document which update last answered one: one more `find`, on that
+update only (`test_leases.py`, `test_redelivery.py`).
 """
 
 import pytest

@@ -92,7 +92,7 @@ async def test_change_name_renames_and_returns_the_user_before(
 
     change = await users.change_name(UserId(7), UserName("Grace"), later)
 
-    assert change == NameChange(ada(), last_renamed_by=None)
+    assert change == NameChange(ada(), last_answered_by=None)
     assert await users.get(UserId(7)) == ada().renamed(UserName("Grace"), later)
 
 
@@ -109,7 +109,7 @@ async def test_change_name_remembers_which_request_renamed_until_another_does(
 
     assert again is not None
     assert after_another is not None
-    assert (again.last_renamed_by, after_another.last_renamed_by) == (41, 42)
+    assert (again.last_answered_by, after_another.last_answered_by) == (41, 42)
 
 
 async def test_change_name_to_the_same_name_keeps_the_update_time(
@@ -256,3 +256,47 @@ async def test_set_language_to_the_one_already_chosen_changes_nothing(
     again = await users.set_language(UserId(7), Language("ru"), T0 + timedelta(minutes=9))
 
     assert again == chosen
+
+
+async def test_each_answer_records_its_request_and_a_deletion_keeps_only_that(
+    users: MongoUserRepository, database: Database[Document]
+) -> None:
+    await users.add(ada(), request_id=41)
+    assert await users.answered_by(7) == 41
+    await users.change_name(UserId(7), UserName("Grace"), T0, request_id=42)
+    assert await users.answered_by(7) == 42
+
+    assert await users.remove(UserId(7), request_id=43) is not None
+
+    assert await users.answered_by(7) == 43
+    [left] = database["users"].find({}, {"_id": False})
+    assert set(left) == {"telegram_id", "answered_by", "forgotten_at"}  # nothing of the profile
+    assert await users.get(UserId(7)) is None
+    assert await users.change_name(UserId(7), UserName("Bob"), T0) is None
+    assert await users.set_language(UserId(7), Language("ru"), T0) is None
+    assert await users.remove(UserId(7), request_id=44) is None
+    assert await users.answered_by(7) == 43
+
+
+async def test_registering_after_a_deletion_replaces_its_record(
+    users: MongoUserRepository, database: Database[Document]
+) -> None:
+    await users.add(ada(), request_id=41)
+    await users.remove(UserId(7), request_id=42)
+
+    await users.add(ada(name="Grace"), request_id=43)
+
+    assert await users.get(UserId(7)) == ada(name="Grace")
+    assert await users.answered_by(7) == 43
+    assert database["users"].count_documents({"telegram_id": 7}) == 1
+    with pytest.raises(UserAlreadyExists):
+        await users.add(ada(name="Bob"), request_id=44)
+
+
+async def test_a_deletions_record_expires_after_two_days(
+    users: MongoUserRepository, database: Database[Document]
+) -> None:
+    index = database["users"].index_information()["forgotten_at_ttl"]
+
+    assert index["key"] == [("forgotten_at", 1)]
+    assert index["expireAfterSeconds"] == 48 * 3600

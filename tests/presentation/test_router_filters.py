@@ -28,6 +28,7 @@ def a_dispatcher() -> Dispatcher:
     return build_dispatcher(
         MemoryStorage(),
         show_profile=ShowProfile(InMemoryUserRepository()),
+        answered=InMemoryUserRepository(),
         isolation=UserLocks(),
         flood_control=FloodControl(10, 30),
         in_flight=InFlightUpdates(),

@@ -15,7 +15,7 @@ from typing import Any, cast
 import aiohttp
 import pytest
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError
 from aiogram.methods import DeleteWebhook, SendMessage, SetMyCommands, SetWebhook, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Update
@@ -57,6 +57,8 @@ class HeldBotApi(LocalBotSession):
         self.listening_at_close: bool | None = None
         self._port = port
         self._held: dict[type[TelegramMethod[Any]], asyncio.Event] = {}
+        self.refusals: list[Callable[..., Exception]] = []
+        """Errors the next messages are refused with, one each."""
 
     def hold(self, method: type[TelegramMethod[Any]]) -> None:
         self._held.setdefault(method, asyncio.Event())
@@ -81,6 +83,8 @@ class HeldBotApi(LocalBotSession):
         if (held := self._held.get(type(method))) is not None:
             self.waiting.append(method)
             await held.wait()
+        if isinstance(method, SendMessage) and self.refusals:
+            raise self.refusals.pop(0)(method=method, message="refused")
         return await super().make_request(bot, method, timeout)
 
     async def close(self) -> None:
@@ -218,6 +222,37 @@ async def test_a_valid_update_is_answered_200_only_after_it_was_handled(
     webhook.api.release(SendMessage)
     assert await posting == (200, b"")  # no Bot API method in the answer
     assert webhook.api.texts() == [texts.ask_name()]  # the reply went through the Bot API
+
+
+async def test_a_rename_whose_reply_failed_is_answered_renamed_when_posted_again(
+    webhook: Webhook,
+) -> None:
+    await webhook.start()
+    for update_id, text in enumerate(["/start", "Ada", "/rename"], start=1):
+        assert await webhook.post(update_body(update_id, text)) == (200, b"")
+    webhook.api.refusals = [TelegramNetworkError] * 2  # the reply, then the apology
+
+    assert (await webhook.post(update_body(4, "Bob")))[0] == 500
+    assert await webhook.post(update_body(5, "thanks")) == (200, b"")  # overtakes it
+    assert await webhook.post(update_body(4, "Bob")) == (200, b"")
+
+    assert webhook.api.texts()[-2:] == [texts.unknown_input("thanks"), texts.renamed("Bob")]
+
+
+async def test_a_reply_refused_for_good_is_answered_200_and_not_handled_again(
+    webhook: Webhook,
+) -> None:
+    await webhook.start()
+    for update_id, text in enumerate(["/start", "Ada", "/rename"], start=1):
+        await webhook.post(update_body(update_id, text))
+    webhook.api.refusals = [TelegramForbiddenError] * 2  # the user blocked the bot
+
+    assert await webhook.post(update_body(4, "Bob")) == (200, b"")
+    assert webhook.api.refusals == [TelegramForbiddenError]  # no apology was tried
+    assert await webhook.post(update_body(4, "Bob")) == (200, b"")
+    assert [u.name.value for u in webhook.container.storage.user_repository().users.values()] == [
+        "Bob"
+    ]
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong", SECRET.upper(), SECRET + "x", "ü"])

@@ -13,16 +13,18 @@ class InMemoryUserRepository:
 
     def __init__(self, *users: User) -> None:
         self.users: dict[UserId, User] = {user.id: user for user in users}
-        self.renamed_by: dict[UserId, int | None] = {}
+        self.answered: dict[int, int | None] = {}
+        """By user id: the request that last registered, renamed or deleted them."""
         self.writes = 0
 
     async def get(self, user_id: UserId) -> User | None:
         return self.users.get(user_id)
 
-    async def add(self, user: User) -> None:
+    async def add(self, user: User, request_id: int | None = None) -> None:
         if user.id in self.users:
             raise UserAlreadyExists(user.id.value)
         self.users[user.id] = user
+        self.answered[user.id.value] = request_id
         self.writes += 1
 
     async def change_name(
@@ -31,10 +33,10 @@ class InMemoryUserRepository:
         before = self.users.get(user_id)
         if before is None:
             return None
-        change = NameChange(before, self.renamed_by.get(user_id))
+        change = NameChange(before, self.answered.get(user_id.value))
         if before.name != name:
             self.users[user_id] = before.renamed(name, at)
-            self.renamed_by[user_id] = request_id
+            self.answered[user_id.value] = request_id
             self.writes += 1
         return change
 
@@ -46,11 +48,15 @@ class InMemoryUserRepository:
         self.writes += 1
         return self.users[user_id]
 
-    async def remove(self, user_id: UserId) -> User | None:
+    async def remove(self, user_id: UserId, request_id: int | None = None) -> User | None:
         removed = self.users.pop(user_id, None)
         if removed is not None:
+            self.answered[user_id.value] = request_id
             self.writes += 1
         return removed
+
+    async def answered_by(self, user_id: int) -> int | None:
+        return self.answered.get(user_id)
 
 
 class SteppingClock:

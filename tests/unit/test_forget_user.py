@@ -26,3 +26,11 @@ async def test_forgetting_an_unknown_user_is_not_registered() -> None:
         await ForgetUser(users).execute(ForgetUserRequest(user_id=7))
 
     assert users.writes == 0
+
+
+async def test_forgetting_records_the_request_that_did_it() -> None:
+    users = InMemoryUserRepository(User.register(UserId(7), UserName("Ada"), SteppingClock()()))
+
+    await ForgetUser(users).execute(ForgetUserRequest(user_id=7, request_id=42))
+
+    assert await users.answered_by(7) == 42

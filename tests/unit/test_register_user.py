@@ -81,11 +81,11 @@ class VanishingUsers(InMemoryUserRepository):
         self.inserts_refused = 0
         self._times = times
 
-    async def add(self, user: User) -> None:
+    async def add(self, user: User, request_id: int | None = None) -> None:
         if self.inserts_refused < self._times:
             self.inserts_refused += 1
             raise UserAlreadyExists(user.id.value)
-        await super().add(user)
+        await super().add(user, request_id)
 
 
 async def test_a_profile_deleted_between_the_clash_and_the_read_does_not_block_registering() -> (
@@ -112,3 +112,13 @@ async def test_a_profile_that_keeps_changing_is_reported_as_such_and_nothing_is_
 
     assert users.inserts_refused == ATTEMPTS
     assert users.users == {}
+
+
+async def test_registering_records_the_request_that_did_it_and_only_that_one() -> None:
+    users = InMemoryUserRepository()
+    register = RegisterUser(users, SteppingClock())
+
+    await register.execute(RegisterUserRequest(user_id=7, name="Ada", request_id=41))
+    await register.execute(RegisterUserRequest(user_id=7, name="Ada", request_id=42))
+
+    assert await users.answered_by(7) == 41  # the second changed nothing

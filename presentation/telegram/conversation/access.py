@@ -2,11 +2,13 @@
 mode (the picture is in `docs/conversations.md`).
 
 - `InMemory`: aiogram's own storages (`MemoryStorage` in the fast tests). They keep no
-  record of handled updates, so nothing reads before a change.
+  record of handled updates; a change reads first all the same, for the step the
+  conversation may owe (`changes.OwedStep`), which is kept in its data.
 - `InOneProcess`: MongoDB, one process serving the user. The read (`find_one`) also says
   which updates were handled, so it runs before any change and recognises a redelivery;
   the write (one `update_one`, after the replies) records the update, and is refused if
-  it already was.
+  it already was. A question another process left open (one that died) is checked
+  against the profile's record of the step that last answered one.
 - `UnderLease`: MongoDB, several processes. Taking the user's lease was the read (and the
   redelivery check, before the update reached the FSM); letting it go is the write, and
   records every update. `WithoutLease` is the same mode when the lease could not be taken
@@ -20,15 +22,20 @@ fails, the change is kept in memory (`Unsaved`) and carried into the user's next
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 
 from application.errors import StorageUnavailable
 from application.time_budget import outside_budget
 from infrastructure.conversation.errors import RequestAlreadyHandled
-from presentation.telegram.conversation.changes import Change, Unsaved
-from presentation.telegram.conversation.ports import ConversationStore, HeldConversation
+from presentation.telegram.conversation.changes import Change, Unsaved, ended_by, split_owed
+from presentation.telegram.conversation.ports import (
+    AnsweredSteps,
+    ConversationSnapshot,
+    ConversationStore,
+    HeldConversation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +51,6 @@ unchanged."""
 class ConversationAccess(ABC):
     """Where one update's read of its conversation comes from, and what its one write at
     the end is."""
-
-    reads_before_change: ClassVar[bool] = True
-    """Whether a change reads first: that read is what recognises a redelivered update."""
 
     @abstractmethod
     async def read(self) -> Stored:
@@ -72,11 +76,15 @@ class _WrittenAtTheEnd(ConversationAccess):
     async def finish(self, change: Change, resolve: Resolve, *, record: bool) -> bool:
         if not change:
             return False
+        state: str | None = None
+        data: dict[str, Any] | None = None
         try:
             with outside_budget():
                 state, data = await resolve(change)
                 await self._write(state, data, self._update_id if record else None)
         except StorageUnavailable as error:
+            if not record and data is not None:  # resolved: with the step owed, if any
+                change = Change(state=state, data=data)
             self._unsaved.keep(self._key, change)
             log.warning("conversation change kept in memory until it can be written (%s)", error)
             return False
@@ -94,8 +102,6 @@ class _WrittenAtTheEnd(ConversationAccess):
 
 
 class InMemory(_WrittenAtTheEnd):
-    reads_before_change = False
-
     def __init__(
         self, storage: BaseStorage, key: StorageKey, update_id: int | None, unsaved: Unsaved
     ) -> None:
@@ -115,16 +121,47 @@ class InMemory(_WrittenAtTheEnd):
 
 class InOneProcess(_WrittenAtTheEnd):
     def __init__(
-        self, store: ConversationStore, key: StorageKey, update_id: int | None, unsaved: Unsaved
+        self,
+        store: ConversationStore,
+        answered: AnsweredSteps,
+        key: StorageKey,
+        update_id: int | None,
+        unsaved: Unsaved,
     ) -> None:
         super().__init__(key, update_id, unsaved)
         self._store = store
+        self._answered = answered
 
     async def read(self) -> Stored:
         snapshot = await self._store.read(self._key)
         if self._update_id in snapshot.handled:
             raise RequestAlreadyHandled(self._update_id or 0)
-        return snapshot.state, snapshot.data
+        step = await self._unwritten_answer(snapshot)
+        if step is None:
+            return snapshot.state, snapshot.data
+        ended = ended_by(step, snapshot.state, snapshot.data)
+        await self._store.write(self._key, None, ended, None)
+        log.warning(
+            "update %s: update %d answered %s and never wrote it; the conversation is ended",
+            self._update_id,
+            step,
+            snapshot.state,
+        )
+        return None, ended
+
+    async def _unwritten_answer(self, snapshot: ConversationSnapshot) -> int | None:
+        """The update whose effect answered the question `snapshot` still asks, if the
+        process that handled it died before writing so. (This process's own failed writes
+        are in memory: `Unsaved`, `OwedStep`.) Asked of the profile only for a question
+        another process left; such an update comes after every one the conversation
+        recorded, since none was written after it."""
+        if snapshot.written_here or snapshot.state is None:
+            return None
+        step = await self._answered.answered_by(self._key.user_id)
+        _, owed = split_owed(snapshot.data)
+        if step is None or step == self._update_id or (owed and owed.update_id == step):
+            return None
+        return None if any(handled >= step for handled in snapshot.handled) else step
 
     async def _write(
         self, state: str | None, data: Mapping[str, Any] | None, handled: int | None
@@ -133,11 +170,16 @@ class InOneProcess(_WrittenAtTheEnd):
 
 
 class UnderLease(ConversationAccess):
-    def __init__(self, held: HeldConversation, update_id: int) -> None:
+    def __init__(self, held: HeldConversation, update_id: int, moved_on: Stored | None) -> None:
+        """`moved_on`: the conversation as it is after a step whose holder never wrote it
+        (already staged for the release), read instead of the snapshot."""
         self._held = held
         self._update_id = update_id
+        self._moved_on = moved_on
 
     async def read(self) -> Stored:
+        if self._moved_on is not None:
+            return self._moved_on
         return self._held.snapshot.state, self._held.snapshot.data
 
     async def finish(self, change: Change, resolve: Resolve, *, record: bool) -> bool:
@@ -161,10 +203,12 @@ class WithoutLease(ConversationAccess):
 OpenAccess = Callable[[StorageKey, int | None], ConversationAccess]
 
 
-def access_without_lease(storage: BaseStorage, unsaved: Unsaved) -> OpenAccess:
+def access_without_lease(
+    storage: BaseStorage, unsaved: Unsaved, answered: AnsweredSteps
+) -> OpenAccess:
     """The mode of a storage, told apart once, when the dispatcher is built: ours keeps the
     record of handled updates, aiogram's do not."""
     if isinstance(storage, ConversationStore):
         store = storage
-        return lambda key, update_id: InOneProcess(store, key, update_id, unsaved)
+        return lambda key, update_id: InOneProcess(store, answered, key, update_id, unsaved)
     return lambda key, update_id: InMemory(storage, key, update_id, unsaved)

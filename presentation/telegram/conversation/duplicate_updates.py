@@ -1,5 +1,6 @@
 """Drops an update whose `update_id` was already seen, as a webhook retry or a re-fetch
-after a network error would deliver it."""
+after a network error would deliver it; unless its handling failed, since Telegram
+delivers a failed update again for it to be handled (and answered) after all."""
 
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,11 @@ class DuplicateUpdates(BaseMiddleware):
                 set_outcome(data, "duplicate")
                 return None
             self._remember(event.update_id)
+            try:
+                return await handler(event, data)
+            except Exception:
+                self._seen.discard(event.update_id)
+                raise
         return await handler(event, data)
 
     def _remember(self, update_id: int) -> None:

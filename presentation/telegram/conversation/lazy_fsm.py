@@ -11,7 +11,10 @@ round trip and fails while the database is down; it writes every change at once,
   user gets the answer they were owed; after it, a redelivery is recognised by the read that
   precedes any change (a change without a read reads first) and dropped. If the handler
   fails after its use case succeeded (its reply could not be sent), its change is still
-  written, unrecorded.
+  written, unrecorded, with the conversation as it was kept for that update alone
+  (`changes.OwedStep`): the user's next message is read after the step, and the failed
+  update, delivered again, is handled as before it and answers again. A reply refused for
+  good (403: the user blocked the bot) ends the update as handled, counted as `refused`.
 
 Where the read comes from and what the write is depends on the storage mode
 (`access`). aiogram's `StateFilter` reads `raw_state`, which is not provided here (it would
@@ -20,12 +23,14 @@ filter on state with `presentation.telegram.filters.InState`. Keeping one user's
 order is `UserOrder`'s job, further out, so that error replies are in order too.
 """
 
+import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any, cast
 
 from aiogram import Bot, Router
 from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.middleware import FSMContextMiddleware
@@ -41,8 +46,18 @@ from presentation.telegram.conversation.access import (
     Stored,
     access_without_lease,
 )
-from presentation.telegram.conversation.changes import Change, Unchanged, Unsaved
+from presentation.telegram.conversation.changes import (
+    Change,
+    OwedStep,
+    Unchanged,
+    Unsaved,
+    split_owed,
+    with_owed,
+)
+from presentation.telegram.conversation.ports import AnsweredSteps
 from presentation.telegram.middlewares.update_log import set_outcome
+
+log = logging.getLogger(__name__)
 
 
 class Conversation(FSMContext):
@@ -51,12 +66,22 @@ class Conversation(FSMContext):
     `unsaved` is shared by every update's conversation: changes whose write failed, by key.
     """
 
-    def __init__(self, context: FSMContext, access: ConversationAccess, unsaved: Unsaved) -> None:
+    def __init__(
+        self,
+        context: FSMContext,
+        access: ConversationAccess,
+        unsaved: Unsaved,
+        update_id: int | None,
+    ) -> None:
         super().__init__(context.storage, context.key)
         self._access = access
-        carried = unsaved.get(self.key)
-        self._change = replace(carried) if carried else Change()
+        self._update_id = update_id
+        self._owed: OwedStep | None = None
+        """A step of another update the conversation still owes: kept by every write."""
+        self._change = self._carried(unsaved.get(self.key))
         self._read: Stored | None = None
+        self._settles_owed = False
+        """This update is the owed step, delivered again: its write settles it."""
         self.refused_as_handled = False
         """The final write found this update already recorded (a redelivery)."""
 
@@ -91,31 +116,64 @@ class Conversation(FSMContext):
 
     async def flush(self, *, record: bool = True) -> None:
         """Write the changes, if any (an earlier update's unsaved ones included), recording
-        the update as handled unless `record` is false (the update failed)."""
+        the update as handled unless `record` is false (the update failed).
+
+        A failed update's change is written all the same (handlers change the conversation
+        only once their use case succeeded: it happened), with the conversation as this
+        update read it kept as owed to it: delivered again, it is handled from there and
+        answers as the first time would have."""
+        read = self._read  # a change reads first: what this update started from
+        if not record and self._change and self._update_id is not None and read is not None:
+            before_state, before_data = read
+            self._owed = OwedStep(self._update_id, before_state, dict(before_data))
+            self._settles_owed = False
         self.refused_as_handled = await self._access.finish(
             self._change, self._resolved, record=record
         )
 
     async def _check_not_handled(self) -> None:
-        """Before a change: the read that tells a redelivery apart (a no-op once read, and
-        for a storage that keeps no record)."""
-        if self._access.reads_before_change:
-            await self._stored()
+        """Before a change: the read that tells a redelivery apart and finds the step the
+        conversation owes (a no-op once read)."""
+        await self._stored()
 
     async def _stored(self) -> Stored:
-        """The conversation as stored, read once; raises `RequestAlreadyHandled` when this
+        """The conversation as this update is to see it, read once: as it was before the
+        step it owes, if this update is that step; raises `RequestAlreadyHandled` when this
         update was handled to the end before."""
         if self._read is None:
-            self._read = await self._access.read()
+            state, stored = await self._access.read()
+            data, owed = split_owed(stored)
+            if owed is not None and owed.update_id == self._update_id:
+                self._read, self._settles_owed = (owed.state, owed.data), True
+            else:
+                self._read, self._owed = (state, data), self._owed or owed
         return self._read
+
+    def _carried(self, carried: Change | None) -> Change:
+        """An earlier update's change that could not be written, to start from; not for
+        the update it owes a step to (it reads what is stored: the conversation before)."""
+        if carried is None:
+            return Change()
+        if isinstance(carried.data, Unchanged):
+            return replace(carried)
+        data, owed = split_owed(carried.data)
+        if owed is not None and owed.update_id == self._update_id:
+            return Change()
+        self._owed = owed
+        return Change(state=carried.state, data=data)
 
     async def _resolved(self, change: Change) -> tuple[str | None, dict[str, Any] | None]:
         """The state to write (read first if only the data changed, which is rare) and the
-        data, None if unchanged."""
+        data, None if unchanged; whole, with the step still owed, when there is one to keep
+        or to settle."""
         state = change.state
         if isinstance(state, Unchanged):
             state = (await self._stored())[0]
-        return state, None if isinstance(change.data, Unchanged) else change.data
+        data = None if isinstance(change.data, Unchanged) else change.data
+        await self._stored()  # an earlier update's unsaved change may come unread
+        if self._owed is not None or self._settles_owed:
+            data = with_owed((await self._stored())[1] if data is None else data, self._owed)
+        return state, data
 
 
 class LazyFSMMiddleware(FSMContextMiddleware):
@@ -123,10 +181,12 @@ class LazyFSMMiddleware(FSMContextMiddleware):
     for it, and writes its changes once the handler has returned. Under a lease, the lease
     middleware hands it the update's access (`ACCESS_KEY`); otherwise the storage's."""
 
-    def __init__(self, storage: BaseStorage, unsaved_max_age_seconds: float) -> None:
+    def __init__(
+        self, storage: BaseStorage, answered: AnsweredSteps, unsaved_max_age_seconds: float
+    ) -> None:
         super().__init__(storage=storage, events_isolation=DisabledEventIsolation())
         self._unsaved = Unsaved(unsaved_max_age_seconds)
-        self._open = access_without_lease(storage, self._unsaved)
+        self._open = access_without_lease(storage, self._unsaved, answered)
 
     async def __call__(
         self,
@@ -141,15 +201,25 @@ class LazyFSMMiddleware(FSMContextMiddleware):
         access = data.get(ACCESS_KEY) or self._open(
             context.key, event.update_id if isinstance(event, Update) else None
         )
-        conversation = data["state"] = Conversation(context, access, self._unsaved)
+        update_id = event.update_id if isinstance(event, Update) else None
+        conversation = Conversation(context, access, self._unsaved, update_id)
+        data["state"] = conversation
         try:
             result = await handler(event, data)
         except RequestAlreadyHandled:
             set_outcome(data, "duplicate")
             return UNHANDLED
+        except TelegramForbiddenError as error:
+            # The user blocked the bot (or left the chat): no redelivery will get the reply
+            # through, so the step is done as far as it could go.
+            log.info("update %s: the Bot API refused the reply for good (%s)", update_id, error)
+            set_outcome(data, "refused")
+            await conversation.flush()
+            return None
         except Exception:
             # Handlers change state only after their use case succeeded: what is here
-            # happened, even if the reply failed. Not recorded: the update did not finish.
+            # happened, even if the reply failed; owed to the update, which is not
+            # recorded: it did not finish, and its redelivery answers again.
             await conversation.flush(record=False)
             raise
         await conversation.flush()

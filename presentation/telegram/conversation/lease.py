@@ -8,6 +8,14 @@ at no extra round trip: the record of handled updates (a delivered-again update 
 in any process, for as long as the record is kept), the flood-control bucket (N processes do
 not give a flooder N budgets), and the conversation itself (see `access.UnderLease`).
 
+A step whose holder never let the lease go (killed, lease lost, release failed) may have had
+its effect while the conversation still reads as before it. The next holder finds its update
+among the lease's `unfinished` and asks the profile which update last answered one of the
+bot's questions (`AnsweredSteps`, one round trip, only then): if it was that one, the
+question is answered, and an answered question's conversation is over (every step with an
+effect ends it). The holder reads it ended, and writes it so, with the step owed to its
+own update (`changes.OwedStep`): delivered again, that update answers as it should have.
+
 A command that reads nothing (`/help`, declared so in `commands`) takes no lease: it
 answers at once, during an outage too. If MongoDB does not answer, any other update goes on
 without a lease (`access.WithoutLease`), so that anything needing the conversation fails as
@@ -28,8 +36,18 @@ from application.errors import StorageUnavailable
 from infrastructure.conversation.errors import ConversationBusy, ConversationLost
 from presentation.telegram import texts
 from presentation.telegram.commands import reads_nothing
-from presentation.telegram.conversation.access import ACCESS_KEY, UnderLease, WithoutLease
-from presentation.telegram.conversation.ports import ConversationLeases, HeldConversation
+from presentation.telegram.conversation.access import (
+    ACCESS_KEY,
+    Stored,
+    UnderLease,
+    WithoutLease,
+)
+from presentation.telegram.conversation.changes import ended_by
+from presentation.telegram.conversation.ports import (
+    AnsweredSteps,
+    ConversationLeases,
+    HeldConversation,
+)
 from presentation.telegram.middlewares.callback_answers import answer_quietly
 from presentation.telegram.middlewares.flood_control import take_token, tell_throttled
 from presentation.telegram.middlewares.update_log import set_outcome
@@ -65,10 +83,17 @@ class ConversationLease(BaseMiddleware):
     """Outer update middleware, inside this process's own per-user lock (which keeps the
     order among this process's updates without asking MongoDB)."""
 
-    def __init__(self, leases: ConversationLeases, key_of: KeyOf, flood: SharedFloodLimit) -> None:
+    def __init__(
+        self,
+        leases: ConversationLeases,
+        key_of: KeyOf,
+        flood: SharedFloodLimit,
+        answered: AnsweredSteps,
+    ) -> None:
         self._leases = leases
         self._key_of = key_of
         self._flood = flood
+        self._answered = answered
 
     async def __call__(
         self,
@@ -97,7 +122,7 @@ class ConversationLease(BaseMiddleware):
     ) -> Any:
         async with AsyncExitStack() as holding:
             try:
-                held = await holding.enter_async_context(self._leases.hold(key))
+                held = await holding.enter_async_context(self._leases.hold(key, event.update_id))
             except StorageUnavailable as error:
                 log.warning(
                     "update %d goes on without its conversation (%s)", event.update_id, error
@@ -105,11 +130,43 @@ class ConversationLease(BaseMiddleware):
                 data[ACCESS_KEY] = WithoutLease()
                 held = None
             if held is not None:
-                return await self._handle(held, handler, event, data)
+                moved_on = await self._moved_on(key, held, event.update_id)
+                return await self._handle(held, moved_on, handler, event, data)
         return await handler(event, data)
 
+    async def _moved_on(
+        self, key: StorageKey, held: HeldConversation, update_id: int
+    ) -> Stored | None:
+        """The conversation after an unfinished holder's step, if that step's effect
+        answered the question the stored conversation still asks; staged for the release.
+        Once looked, the release forgets the unfinished holders, whatever this update
+        does; if looking fails, they are kept for the next holder."""
+        snapshot = held.snapshot
+        unfinished = set(held.unfinished) - set(snapshot.handled) - {update_id}
+        if not unfinished or snapshot.state is None:
+            held.settle_unfinished()
+            return None
+        answered_by = await self._answered.answered_by(key.user_id)
+        held.settle_unfinished()
+        if answered_by not in unfinished:
+            return None
+        ended = ended_by(answered_by, snapshot.state, snapshot.data)
+        held.stage(None, ended)
+        log.warning(
+            "update %d: update %d answered %s and never wrote it; the conversation is ended",
+            update_id,
+            answered_by,
+            snapshot.state,
+        )
+        return None, ended
+
     async def _handle(
-        self, held: HeldConversation, handler: Next, event: Update, data: dict[str, Any]
+        self,
+        held: HeldConversation,
+        moved_on: Stored | None,
+        handler: Next,
+        event: Update,
+        data: dict[str, Any],
     ) -> Any:
         if event.update_id in held.snapshot.handled:
             set_outcome(data, "duplicate")
@@ -119,5 +176,5 @@ class ConversationLease(BaseMiddleware):
             set_outcome(data, "throttled")
             await tell_throttled(data["bot"], event, warn=warn)
             return None
-        data[ACCESS_KEY] = UnderLease(held, event.update_id)
+        data[ACCESS_KEY] = UnderLease(held, event.update_id, moved_on)
         return await handler(event, data)

@@ -7,7 +7,7 @@ Structural (`Protocol`s), so the adapters in `infrastructure.conversation` imple
 without importing the Telegram package.
 """
 
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, runtime_checkable
 
@@ -24,6 +24,12 @@ class ConversationSnapshot(Protocol):
     @property
     def handled(self) -> Set[int]:
         """Ids of this user's recent updates whose handling finished."""
+        ...
+
+    @property
+    def written_here(self) -> bool:
+        """Whether this process wrote it last (if not, a process that died may have left
+        it as it was before a step whose effect happened)."""
         ...
 
 
@@ -62,6 +68,12 @@ class HeldConversation(Protocol):
         """The user's flood-control bucket as stored."""
         ...
 
+    @property
+    def unfinished(self) -> Sequence[int]:
+        """Updates whose holders took this conversation before and never let it go (killed,
+        lease lost, release failed): their effects may have happened unwritten here."""
+        ...
+
     def stage(self, state: str | None, data: Mapping[str, Any] | None) -> None:
         """Write `state` (and `data`, unless None) when the lease is let go."""
         ...
@@ -72,11 +84,29 @@ class HeldConversation(Protocol):
 
     def stage_flood(self, bucket: Mapping[str, Any]) -> None: ...
 
+    def settle_unfinished(self) -> None:
+        """What the unfinished holders left is dealt with: the release forgets them (until
+        then, every release keeps them, for the next holder to deal with)."""
+        ...
+
 
 @runtime_checkable
 class ConversationLeases(Protocol):
-    def hold(self, key: StorageKey) -> AbstractAsyncContextManager[HeldConversation]:
-        """The key's conversation, held for the block by this update alone across
+    def hold(
+        self, key: StorageKey, update_id: int | None = None
+    ) -> AbstractAsyncContextManager[HeldConversation]:
+        """The key's conversation, held for the block by update `update_id` alone across
         processes. Raises `ConversationBusy` when another holds it too long, and
         `ConversationLost` when the hold could not be kept (the block was cancelled)."""
+        ...
+
+
+class AnsweredSteps(Protocol):
+    """Where a step's effect records its update (the user repository: registering,
+    renaming and deleting record it in the same write), so that a conversation left as it
+    was before an effect can be told apart from one whose question is still open."""
+
+    async def answered_by(self, user_id: int) -> int | None:
+        """The update whose answer to one of the bot's questions last changed the user's
+        profile (registered, renamed or deleted it), or None."""
         ...

@@ -18,7 +18,7 @@ from weakref import WeakKeyDictionary
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.fsm.context import FSMContext
-from aiogram.types import TelegramObject
+from aiogram.types import TelegramObject, Update
 from aiogram.utils.callback_answer import CallbackAnswer
 from dependency_injector.wiring import Provide, inject
 
@@ -53,9 +53,14 @@ class You:
     step needs and settles the reply language from it, so whatever the handler says next is
     in the user's language. The profile is read at most once per update."""
 
-    def __init__(self, language: ReplyLanguage, state: FSMContext | None) -> None:
+    def __init__(
+        self, language: ReplyLanguage, state: FSMContext | None, update_id: int | None = None
+    ) -> None:
         self._language = language
         self._state = state
+        self._update_id = update_id
+        """Names the request to the use cases that record it (register, rename, forget), so
+        that delivered again after its effect, the update gets the answer it was owed."""
         self._profile: UserProfile | Unknown | None = UNKNOWN
         self._spoken: str | None = None
 
@@ -107,7 +112,9 @@ class You:
         """Register with `name` and the language chosen without a profile; raises what
         `RegisterUser` raises, `UserAlreadyRegistered` settled in the existing profile's."""
         chosen = None if self._state is None else await chosen_in_conversation(self._state)
-        request = RegisterUserRequest(user_id=self.id, name=name, language=chosen)
+        request = RegisterUserRequest(
+            user_id=self.id, name=name, language=chosen, request_id=self._update_id
+        )
         try:
             profile = await register_user.execute(request)
         except UserAlreadyRegistered as error:
@@ -118,10 +125,10 @@ class You:
 
     @inject
     async def rename(
-        self, new_name: str, request_id: int, rename_user: RenameUser = Provide["rename_user"]
+        self, new_name: str, rename_user: RenameUser = Provide["rename_user"]
     ) -> RenameUserResponse:
         """Rename; raises what `RenameUser` raises, `UserNotRegistered` settled."""
-        request = RenameUserRequest(user_id=self.id, new_name=new_name, request_id=request_id)
+        request = RenameUserRequest(user_id=self.id, new_name=new_name, request_id=self._update_id)
         try:
             result = await rename_user.execute(request)
         except UserNotRegistered:
@@ -137,7 +144,7 @@ class You:
         from here on: the choice went with the profile."""
         try:
             removed: UserProfile | None = await forget_user.execute(
-                ForgetUserRequest(user_id=self.id)
+                ForgetUserRequest(user_id=self.id, request_id=self._update_id)
             )
         except UserNotRegistered:
             removed = None
@@ -232,7 +239,9 @@ class HandArguments(BaseMiddleware):
             key: object = language if conversation is None else conversation
             you = self._yous.get(key)
             if you is None:
-                you = self._yous[key] = You(language, conversation)
+                update = data.get("event_update")
+                update_id = update.update_id if isinstance(update, Update) else None
+                you = self._yous[key] = You(language, conversation, update_id)
             data[YOU_KEY] = you
         pressed, answer = data.get("pressed"), data.get("callback_answer")
         if isinstance(pressed, PressedButton) and isinstance(answer, CallbackAnswer):

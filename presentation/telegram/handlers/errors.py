@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Final, ParamSpec
 
 from aiogram import Router
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
@@ -80,12 +81,16 @@ async def _say(you: You | None, text: Callable[P, str], *args: P.args, **kwargs:
 async def _reply(event: ErrorEvent, text: str) -> None:
     """To the chat the update came from. A pressed button has had its answer already (by
     `CallbackAnswerMiddleware`, however the handler ended), so this is a message too, and
-    the buttons stay, to be pressed again."""
+    the buttons stay, to be pressed again. A refusal for good (the user blocked the bot)
+    ends the update: delivered again, it would only be refused again."""
     update = event.update
-    if update.message is not None:
-        await update.message.answer(text)
-    elif update.callback_query is not None and update.callback_query.message is not None:
-        await update.callback_query.message.answer(text)
+    try:
+        if update.message is not None:
+            await update.message.answer(text)
+        elif update.callback_query is not None and update.callback_query.message is not None:
+            await update.callback_query.message.answer(text)
+    except TelegramForbiddenError as error:  # blocked: no redelivery would get it through
+        log.info("update %d: the Bot API refused the answer for good (%s)", update.update_id, error)
 
 
 ANSWERS: Final[dict[type[Exception], Callable[..., Awaitable[None]]]] = {

@@ -3,7 +3,7 @@ your new name be?"."""
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message, Update, User
+from aiogram.types import CallbackQuery, Message, User
 
 from application.errors import UserNotRegistered
 from application.profile import UserProfile
@@ -43,13 +43,11 @@ async def _ask_new_name(
     await bot.send_message(chat_id, texts.ask_new_name(profile.name), reply_markup=keyboard)
 
 
-async def new_name_received(
-    message: Message, text: str, state: FSMContext, event_update: Update, you: You
-) -> None:
-    """Rename (an invalid name is answered by the errors router). The update's id names
-    the request, so that delivered again after renaming, it is answered "renamed" again."""
+async def new_name_received(message: Message, text: str, state: FSMContext, you: You) -> None:
+    """Rename (an invalid name is answered by the errors router). Delivered again after
+    renaming, the update is answered "renamed" again (`you` names the request)."""
     try:
-        result = await you.rename(text, request_id=event_update.update_id)
+        result = await you.rename(text)
     except UserNotRegistered:
         await you.end_conversation()  # the profile is gone; there is nothing left to rename
         await message.answer(texts.not_registered(), reply_markup=buttons.NO_KEYBOARD)

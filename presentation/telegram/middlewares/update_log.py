@@ -31,7 +31,7 @@ class UpdateTrace:
 
 def set_outcome(data: Mapping[str, Any], outcome: str) -> None:
     """Say how the update ended, for its log line and record: `duplicate`, `throttled`,
-    `ignored`, `error:<class>`. Does nothing for an update `UpdateLog` does not trace."""
+    `ignored`, `refused`, `error:<class>`. Does nothing for an update `UpdateLog` does not trace."""
     trace = data.get(TRACE_KEY)
     if isinstance(trace, UpdateTrace):
         trace.outcome = outcome
@@ -51,7 +51,8 @@ class UpdateRecord:
     kind: str
     """The update's type (`message`, …), or `unknown`."""
     outcome: str
-    """`ok`, `ignored`, `duplicate`, `throttled`, `cancelled` or `error:<exception class>`."""
+    """`ok`, `ignored`, `duplicate`, `throttled`, `refused`, `cancelled` or
+    `error:<exception class>`."""
     seconds: float
 
 
