@@ -31,8 +31,10 @@ from tests.e2e.profilebot_process import BotProcess, clean_env, wait_until
 pytestmark = [pytest.mark.e2e, pytest.mark.mongo, pytest.mark.timeout(600)]
 
 SECRET = "replicas-webhook-secret"
-LEASE_SECONDS = 5.0
-OPERATION_TIMEOUT_MS = 2000
+LEASE_SECONDS = 7.0
+OPERATION_TIMEOUT_MS = 3000
+"""Production's budget per update: three processes, the test server and the test share two
+cores here, and a loaded machine must not turn a slow call into an apology."""
 REPLICAS = 3
 AT_ONCE = 24
 """Users talking at the same moment: what three processes, the test server and the test
