@@ -6,44 +6,29 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiogram import Bot
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import SendMessage, TelegramMethod
-from aiogram.methods.base import TelegramType
 from dependency_injector import providers
 
 from infrastructure.settings import Settings
 from presentation.bootstrap import lifecycle
 from presentation.bootstrap.container import Container
 from presentation.entrypoints.terminal.chat import local_update
-from presentation.entrypoints.terminal.local_session import LocalBotSession
 from presentation.telegram import texts
 from presentation.telegram.middlewares.retry_failed import RetryFailedUpdates
-from tests.conversations.conftest import ADA, InMemoryStorage, fed_directly
+from tests.conversations.conftest import ADA, InMemoryStorage, RefusedReplies, fed_directly
 
 
-class RefusesFirstReplies(LocalBotSession):
-    """The Bot API refuses the first `failures` messages (a reply, then its apology)."""
+class RefusesFirstReplies(RefusedReplies):
+    """`RefusedReplies`, keeping the texts that got through."""
 
     def __init__(self, failures: int) -> None:
-        self.sent: list[str] = []
-        super().__init__(self._record)
-        self.failures = failures
+        self.requests: list[TelegramMethod[Any]] = []
+        super().__init__(self.requests, failures, TelegramNetworkError)
 
-    def _record(self, method: TelegramMethod[Any]) -> None:
-        if isinstance(method, SendMessage):
-            self.sent.append(method.text)
-
-    async def make_request(
-        self,
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-        timeout: int | None = None,  # noqa: ASYNC109 - the base class fixes the signature
-    ) -> TelegramType:
-        if isinstance(method, SendMessage) and self.failures:
-            self.failures -= 1
-            raise TelegramNetworkError(method=method, message="connection reset")
-        return await super().make_request(bot, method, timeout)
+    @property
+    def sent(self) -> list[str]:
+        return [r.text for r in self.requests if isinstance(r, SendMessage)]
 
 
 @pytest.fixture
