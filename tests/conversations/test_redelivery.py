@@ -2,6 +2,7 @@
 and gets the answer it was owed if its first handling died before it was recorded."""
 
 import pytest
+from aiogram.types import Update
 
 from presentation.entrypoints.terminal.chat import local_update
 from presentation.telegram import texts
@@ -74,13 +75,7 @@ async def test_a_question_asked_and_recorded_is_not_asked_again_when_delivered_a
 async def test_a_rename_that_died_before_it_was_recorded_is_answered_renamed_again(
     bot: BotUnderTest, restarted: Restarted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await bot.send("/start")
-    await bot.send("Ada")
-    await bot.send("/rename")
-    _dies_before_recording(bot, monkeypatch)
-    grace = local_update(800, ADA, "Grace")
-    with pytest.raises(ProcessDied):
-        await bot.feed(grace)  # renamed and answered, then died before the record
+    grace = await _renamed_then_died(bot, monkeypatch, local_update(800, ADA, "Grace"))
 
     assert await restarted(grace) == [texts.renamed("Grace")]  # not "already your name"
 
@@ -107,13 +102,7 @@ async def test_a_press_recorded_and_delivered_again_is_neither_handled_nor_answe
 async def test_after_a_rename_whose_process_died_unwritten_the_next_message_is_no_new_name(
     bot: BotUnderTest, restarted: Restarted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await bot.send("/start")
-    await bot.send("Ada")
-    await bot.send("/rename")
-    _dies_before_recording(bot, monkeypatch)
-    grace = local_update(900, ADA, "Grace")
-    with pytest.raises(ProcessDied):
-        await bot.feed(grace)  # renamed and answered, then died before writing it
+    grace = await _renamed_then_died(bot, monkeypatch, local_update(900, ADA, "Grace"))
 
     # The user's next message reaches the restarted process before "Grace" comes again.
     thanks = local_update(901, ADA, "thanks!")
@@ -151,6 +140,20 @@ async def test_a_question_left_by_another_process_stays_open_when_nothing_answer
     await bot.send("/rename")  # asked after the last answer
 
     assert await restarted(local_update(900, ADA, "Bob")) == [texts.renamed("Bob")]
+
+
+async def _renamed_then_died(
+    bot: BotUnderTest, monkeypatch: pytest.MonkeyPatch, grace: Update
+) -> Update:
+    """Ada, registered, renames herself with `grace`: renamed and answered, then the
+    process dies before the conversation is written."""
+    await bot.send("/start")
+    await bot.send("Ada")
+    await bot.send("/rename")
+    _dies_before_recording(bot, monkeypatch)
+    with pytest.raises(ProcessDied):
+        await bot.feed(grace)
+    return grace
 
 
 def _dies_before_recording(bot: BotUnderTest, monkeypatch: pytest.MonkeyPatch) -> None:
