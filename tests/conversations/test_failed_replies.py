@@ -113,3 +113,47 @@ async def test_an_answer_to_an_error_refused_for_good_ends_the_update(bot: BotUn
 
     assert _names(bot) == ["Ada"]
     assert await bot.send("Bob") == [texts.renamed("Bob")]  # still asked for a new name
+
+
+async def test_an_owed_rename_delivered_after_a_later_rename_does_not_undo_it(
+    bot: BotUnderTest,
+) -> None:
+    await _renaming(bot)
+    bob = local_update(NAME, ADA, "Bob")
+    await _failed(bot, bob)
+    await bot.send("/rename")
+    assert await bot.send("Carl") == [texts.renamed("Carl")]
+
+    await bot.feed(bob)  # the conversation moved on: it owes "Bob" nothing any more
+
+    assert _names(bot) == ["Carl"]
+
+
+async def test_an_owed_registration_delivered_after_the_profile_was_deleted_does_not_bring_it_back(
+    bot: BotUnderTest,
+) -> None:
+    await bot.send("/start")
+    ada = local_update(NAME, ADA, "Ada")
+    await _failed(bot, ada)
+    await bot.send("/forget")
+    assert await bot.send("YES") == [texts.forgotten()]
+
+    await bot.feed(ada)
+
+    assert bot.stored_users() == []
+
+
+async def test_an_owed_deletion_delivered_after_registering_again_does_not_delete_the_new_profile(
+    bot: BotUnderTest,
+) -> None:
+    await bot.send("/start")
+    await bot.send("Ada")
+    await bot.send("/forget")
+    yes = local_update(NAME, ADA, "YES")
+    await _failed(bot, yes)
+    await bot.send("/start")
+    assert await bot.send("Ann") == [texts.registered("Ann")]
+
+    await bot.feed(yes)
+
+    assert _names(bot) == ["Ann"]

@@ -77,7 +77,12 @@ class Conversation(FSMContext):
         self._access = access
         self._update_id = update_id
         self._owed: OwedStep | None = None
-        """A step of another update the conversation still owes: kept by every write."""
+        """This update's own step, owed to it because it failed after its effect."""
+        self._kept_owed: OwedStep | None = None
+        """A step the conversation owes another update: kept by a write that changes
+        nothing of the conversation, dropped by one that does (the conversation moved on,
+        so that step's redelivery must not be handled from where it started)."""
+        self._changed_here = False
         self._change = self._carried(unsaved.get(self.key))
         self._read: Stored | None = None
         self._settles_owed = False
@@ -92,6 +97,7 @@ class Conversation(FSMContext):
 
     async def set_state(self, state: StateType = None) -> None:
         await self._check_not_handled()
+        self._changed_here = True
         self._change.state = state.state if isinstance(state, State) else state
 
     async def get_data(self) -> dict[str, Any]:
@@ -101,17 +107,20 @@ class Conversation(FSMContext):
 
     async def set_data(self, data: Mapping[str, Any]) -> None:
         await self._check_not_handled()
+        self._changed_here = True
         self._change.data = dict(data)
 
     async def update_data(
         self, data: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         merged = await self.get_data() | dict(data or {}) | kwargs
+        self._changed_here = True
         self._change.data = merged
         return dict(merged)
 
     async def clear(self) -> None:
         await self._check_not_handled()
+        self._changed_here = True
         self._change = Change(state=None, data={})
 
     async def flush(self, *, record: bool = True) -> None:
@@ -146,7 +155,7 @@ class Conversation(FSMContext):
             if owed is not None and owed.update_id == self._update_id:
                 self._read, self._settles_owed = (owed.state, owed.data), True
             else:
-                self._read, self._owed = (state, data), self._owed or owed
+                self._read, self._kept_owed = (state, data), self._kept_owed or owed
         return self._read
 
     def _carried(self, carried: Change | None) -> Change:
@@ -159,7 +168,7 @@ class Conversation(FSMContext):
         data, owed = split_owed(carried.data)
         if owed is not None and owed.update_id == self._update_id:
             return Change()
-        self._owed = owed
+        self._kept_owed = owed
         return Change(state=carried.state, data=data)
 
     async def _resolved(self, change: Change) -> tuple[str | None, dict[str, Any] | None]:
@@ -171,9 +180,17 @@ class Conversation(FSMContext):
             state = (await self._stored())[0]
         data = None if isinstance(change.data, Unchanged) else change.data
         await self._stored()  # an earlier update's unsaved change may come unread
-        if self._owed is not None or self._settles_owed:
-            data = with_owed((await self._stored())[1] if data is None else data, self._owed)
+        if self._owed is not None or self._settles_owed or self._kept_owed is not None:
+            data = with_owed((await self._stored())[1] if data is None else data, self._owed_now())
         return state, data
+
+    def _owed_now(self) -> OwedStep | None:
+        """The step the conversation owes once this update's write lands: its own, if it
+        failed after its effect; none, if it is the owed step delivered again; another
+        update's, only while nothing of the conversation has changed since."""
+        if self._owed is not None or self._settles_owed:
+            return self._owed
+        return None if self._changed_here else self._kept_owed
 
 
 class LazyFSMMiddleware(FSMContextMiddleware):
