@@ -249,7 +249,10 @@ async def test_a_reply_refused_for_good_is_answered_200_and_not_handled_again(
 
     assert await webhook.post(update_body(4, "Bob")) == (200, b"")
     assert webhook.api.refusals == [TelegramForbiddenError]  # no apology was tried
+    replies_before = len(webhook.api.texts())
     assert await webhook.post(update_body(4, "Bob")) == (200, b"")
+    assert webhook.api.refusals == [TelegramForbiddenError]  # nothing was sent, so none used
+    assert len(webhook.api.texts()) == replies_before  # not handled again: nothing said
     assert [u.name.value for u in webhook.container.storage.user_repository().users.values()] == [
         "Bob"
     ]
