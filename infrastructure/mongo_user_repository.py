@@ -75,7 +75,9 @@ class MongoUserRepository:
                     "$set": {
                         "name": literal,
                         "updated_at": {"$cond": [unchanged, "$updated_at", at]},
-                        "answered_by": {"$cond": [unchanged, "$answered_by", request_id]},
+                        "answered_by": {
+                            "$cond": [unchanged, {"$ifNull": ANSWERED_BY_FIELDS}, request_id]
+                        },
                     }
                 }
             ],
@@ -119,7 +121,9 @@ class MongoUserRepository:
 
     async def answered_by(self, user_id: int) -> int | None:
         document = await self._executor.run(
-            self._users.find_one, {"telegram_id": user_id}, {"_id": False, "answered_by": True}
+            self._users.find_one,
+            {"telegram_id": user_id},
+            {"_id": False, "answered_by": True, "renamed_by": True},
         )
         return None if document is None else _answered_by(document)
 
@@ -169,6 +173,11 @@ def _language(stored: object) -> Language | None:
         return None
 
 
+ANSWERED_BY_FIELDS = ["$answered_by", "$renamed_by"]
+"""Where a document names the update that last answered: `renamed_by` is the previous
+release's name for it (renames only), still on documents that release wrote."""
+
+
 def _answered_by(document: Document) -> int | None:
-    answered_by = document.get("answered_by")
+    answered_by = document.get("answered_by", document.get("renamed_by"))
     return answered_by if isinstance(answered_by, int) else None

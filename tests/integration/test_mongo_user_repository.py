@@ -16,7 +16,7 @@ from domain.user_name import UserName
 from infrastructure.clock import utc_now
 from infrastructure.mongo_client import CODEC_OPTIONS, Document
 from infrastructure.mongo_executor import MongoExecutor
-from infrastructure.mongo_user_repository import USER_ID_INDEX, MongoUserRepository
+from infrastructure.mongo_user_repository import USER_ID_INDEX, MongoUserRepository, user_document
 from tests.conftest import FailPoints
 
 pytestmark = pytest.mark.mongo
@@ -110,6 +110,19 @@ async def test_change_name_remembers_which_request_renamed_until_another_does(
     assert again is not None
     assert after_another is not None
     assert (again.last_answered_by, after_another.last_answered_by) == (41, 42)
+
+
+async def test_a_rename_recorded_by_the_previous_release_is_still_known_as_answered(
+    users: MongoUserRepository, database: Database[Document]
+) -> None:
+    previous_release = user_document(ada()) | {"name": "Grace", "renamed_by": 41}
+    database["users"].insert_one(previous_release)  # `renamed_by`, not `answered_by`
+
+    again = await users.change_name(UserId(7), UserName("Grace"), T0, request_id=41)
+
+    assert again is not None
+    assert again.last_answered_by == 41  # so update 41, delivered again, is "renamed"
+    assert await users.answered_by(7) == 41
 
 
 async def test_change_name_to_the_same_name_keeps_the_update_time(
