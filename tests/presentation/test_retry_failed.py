@@ -1,6 +1,6 @@
 """Polling's failed updates are handled again, for a while, each try with its own copy of the
-middleware data (what inner middlewares put there is the try's own); a button press is not,
-as it was answered when it failed."""
+middleware data (what inner middlewares put there is the try's own); a button press answered
+"press again" (its conversation busy or lost) is not."""
 
 import logging
 from typing import Any
@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aiogram.types import CallbackQuery, TelegramObject, Update
 
+from infrastructure.conversation.errors import ConversationBusy, ConversationLost
 from presentation.telegram.middlewares.retry_failed import RetryFailedUpdates
 from presentation.telegram.middlewares.update_log import UpdateLog, UpdateRecord, set_outcome
 from tests.presentation.conftest import private_update
@@ -58,20 +59,38 @@ async def test_an_update_that_keeps_failing_is_let_through_once_its_time_is_up()
     assert 2 <= len(handler.tries) < 1_000
 
 
-async def test_a_failed_press_is_not_tried_again() -> None:
-    handler = Failing(failures=1)
-    retry = RetryFailedUpdates(retry_for_seconds=60, **QUICK)
-    press = Update(
-        update_id=6,
+def _press(update_id: int) -> Update:
+    return Update(
+        update_id=update_id,
         callback_query=CallbackQuery.model_validate(
             {"id": "q", "from": {"id": 7, "is_bot": False, "first_name": "A"}, "chat_instance": "c"}
         ),
     )
 
-    with pytest.raises(RuntimeError):
-        await retry(handler, press, {})
 
-    assert len(handler.tries) == 1
+@pytest.mark.parametrize("told_to_press_again", [ConversationBusy, ConversationLost])
+async def test_a_press_answered_press_again_is_not_tried_again(
+    told_to_press_again: type[Exception],
+) -> None:
+    tries: list[int] = []
+
+    async def busy(_event: TelegramObject, _data: dict[str, Any]) -> None:
+        tries.append(1)
+        raise told_to_press_again("held elsewhere")
+
+    with pytest.raises(told_to_press_again):
+        await RetryFailedUpdates(retry_for_seconds=60, **QUICK)(busy, _press(6), {})
+
+    assert len(tries) == 1
+
+
+async def test_a_press_that_failed_otherwise_is_tried_again() -> None:
+    handler = Failing(failures=1)  # e.g. a deletion whose reply and apology were refused
+
+    result = await RetryFailedUpdates(retry_for_seconds=60, **QUICK)(handler, _press(6), {})
+
+    assert result == "handled"
+    assert len(handler.tries) == 2
 
 
 async def test_an_update_that_succeeds_when_tried_again_is_recorded_as_it_ended() -> None:

@@ -5,9 +5,10 @@ by another process past `LOCK_WAIT_SECONDS`, a lease lost mid-step, the conversa
 write refused, a reply and its apology both refused by the Bot API. A webhook answers 500
 and Telegram delivers the update again; long polling has no one to redeliver it, so this
 middleware does, where Telegram would: from the start of the chain inside the user's lock,
-so none of the user's later updates overtakes it. A button press is not tried again: it
-was answered ("press again") when it failed, as its spinner cannot wait. It tries for
-`RETRY_FOR_SECONDS`, then
+so none of the user's later updates overtakes it. A button press whose conversation was
+busy or lost is not tried again: it was answered "press again", and a press cannot wait
+(its spinner shows for seconds); any other failed press is, like a message (a deletion
+whose reply failed still owes its confirmation). It tries for `RETRY_FOR_SECONDS`, then
 lets the failure through: polling then logs it and confirms the update, since an update
 that keeps failing must not hold back every later one (Telegram's `getUpdates` returns at
 most 100 updates from the oldest unconfirmed).
@@ -21,6 +22,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
+from infrastructure.conversation.errors import ConversationBusy, ConversationLost
 from presentation.telegram.middlewares.update_log import forget_outcome
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,7 @@ class RetryFailedUpdates(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        if not isinstance(event, Update) or event.callback_query is not None:
+        if not isinstance(event, Update):
             return await handler(event, data)
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + self._retry_for
@@ -61,7 +63,10 @@ class RetryFailedUpdates(BaseMiddleware):
                 # A copy: what the inner middlewares put in `data` is the failed try's own.
                 return await handler(event, dict(data))
             except Exception as error:
-                if loop.time() + delay > give_up_at:
+                told_to_press_again = event.callback_query is not None and isinstance(
+                    error, ConversationBusy | ConversationLost
+                )
+                if told_to_press_again or loop.time() + delay > give_up_at:
                     raise
                 log.warning(
                     "update %s failed (%s: %s); handling it again in %.0f s (try %d)",
