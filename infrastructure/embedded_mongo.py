@@ -47,7 +47,7 @@ SIGTERM), and a bot started meanwhile must wait for it, not fail."""
 _RELAUNCH_PAUSE_SECONDS = 0.5
 
 _PR_SET_PDEATHSIG = 1
-_SIGTERM = int(signal.SIGTERM)
+_SIGKILL = int(signal.SIGKILL)
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 _PRCTL = None if _LIBC is None else _LIBC.prctl
 _PROC_NET_TCP = Path("/proc/net/tcp")
@@ -431,8 +431,11 @@ def _end(process: subprocess.Popen[bytes], timeout_seconds: float) -> None:
 
 
 def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: if the bot dies, even by SIGKILL,
-    # the kernel sends the server SIGTERM, so no orphan keeps the data folder locked.
-    # (prctl and its arguments are resolved at import: the child makes the one call.)
+    # Runs in the child between fork and exec: if the bot dies, even by SIGKILL, the
+    # kernel kills the server too, so no orphan keeps the data folder locked. SIGKILL, not
+    # SIGTERM: a server told to stop after its bot was killed was seen to hang in its own
+    # shutdown for good, holding the folder; what it acknowledged is on disk already
+    # (writes are journaled), as after any crash. (prctl and its arguments are resolved at
+    # import: the child makes the one call.)
     if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, _SIGTERM)
+        _PRCTL(_PR_SET_PDEATHSIG, _SIGKILL)

@@ -17,7 +17,7 @@ from presentation.telegram import texts
 from presentation.telegram.commands import menus
 from tests.e2e.conftest import BOT_TOKEN
 from tests.e2e.fake_bot_api import FakeBotApi
-from tests.e2e.profilebot_process import BotProcess, clean_env
+from tests.e2e.profilebot_process import BotProcess, clean_env, is_gone, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.mongo]
 
@@ -95,13 +95,15 @@ def test_killing_the_bot_also_stops_its_embedded_database(
     env = clean_env(BOT_TOKEN=BOT_TOKEN, TELEGRAM_API_URL=bot_api.url)  # no MONGO_URI
     first = BotProcess(tmp_path, env, name="first")
     try:
+        server = first.embedded_server()
         bot_api.send_text(ADA, "/start")
         bot_api.wait_for_reply(ADA, texts.ask_name())
     finally:
         first.kill()
 
-    # An orphaned server would still hold the data folder, and this start would fail.
-    second = BotProcess(tmp_path, env, name="second")
+    # The kernel stops the server with the bot (it may take a loaded machine a while).
+    wait_until(lambda: is_gone(server), 120, "the killed bot's embedded server to stop")
+    second = BotProcess(tmp_path, env, name="second")  # the same data folder, kept
     try:
         bot_api.send_text(ADA, "Ada")
         bot_api.wait_for_reply(ADA, texts.registered("Ada"))
