@@ -7,7 +7,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from aiogram import Bot, Dispatcher
 from dependency_injector import providers
@@ -65,8 +64,8 @@ async def bot_stack(
         conversation_lease_seconds=120,  # outlasts two of those timeouts, as it must
     )
     container = Container(settings=settings)
-    requests: list[Any] = []
-    container.bot_session.override(providers.Object(LocalBotSession(requests.append)))
+    # Replies are answered and dropped: kept, they would grow the bench's memory, not the bot's.
+    container.bot_session.override(providers.Object(LocalBotSession(lambda _: None)))
     async_executor = None
     if variant == "to_thread":
         container.storage.executor.override(providers.Object(ToThreadExecutor()))

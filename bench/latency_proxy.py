@@ -1,9 +1,13 @@
 """A loopback TCP proxy that delays every chunk by a fixed time in each direction, so a
-local MongoDB behaves like a remote cluster (default 20 ms each way)."""
+local MongoDB behaves like a remote cluster (default 20 ms each way). Given a `WireLog`, it
+also records every command that passes, with when it was sent and answered."""
 
 import asyncio
 import contextlib
 import threading
+from collections.abc import Callable
+
+from bench.wire_log import WireLog
 
 DRAIN_SECONDS = 10.0
 
@@ -11,9 +15,12 @@ DRAIN_SECONDS = 10.0
 class LatencyProxy:
     """Runs on an event loop in a thread of its own, so the bot's loop cannot slow it."""
 
-    def __init__(self, target_port: int, delay_seconds: float = 0.020) -> None:
+    def __init__(
+        self, target_port: int, delay_seconds: float = 0.020, log: WireLog | None = None
+    ) -> None:
         self._target = target_port
         self._delay = delay_seconds
+        self._log = log
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
@@ -52,10 +59,24 @@ class LatencyProxy:
     ) -> None:
         with contextlib.suppress(asyncio.CancelledError):  # cancelled when the proxy stops
             server_r, server_w = await asyncio.open_connection("127.0.0.1", self._target)
-            await asyncio.gather(self._pipe(client_r, server_w), self._pipe(server_r, client_w))
+            sent = answered = None
+            if self._log is not None:
+                wire = self._log.connection()
+                sent, answered = wire.sent, wire.answered
+            await asyncio.gather(
+                self._pipe(client_r, server_w, sent, 0.0),
+                self._pipe(server_r, client_w, answered, self._delay),
+            )
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Forward in order, each chunk `delay` after it arrived (a link, not a queue)."""
+    async def _pipe(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        observe: Callable[[bytes, float], None] | None,
+        observed_after: float,
+    ) -> None:
+        """Forward in order, each chunk `delay` after it arrived (a link, not a queue);
+        `observe` sees each chunk with its arrival time plus `observed_after`."""
         loop = asyncio.get_running_loop()
         chunks: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
@@ -72,7 +93,10 @@ class LatencyProxy:
         delivery = asyncio.create_task(deliver())
         try:
             while data := await reader.read(65536):
-                chunks.put_nowait((loop.time() + self._delay, data))
+                arrived = loop.time()
+                if observe is not None:
+                    observe(data, arrived + observed_after)
+                chunks.put_nowait((arrived + self._delay, data))
         except ConnectionError:
             pass
         chunks.put_nowait((0.0, b""))

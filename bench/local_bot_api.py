@@ -1,20 +1,43 @@
 """A minimal Bot API on 127.0.0.1 for bot processes the bench starts: they reply over HTTP,
 and Telegram's own API is neither reachable nor to be flooded from a benchmark.
 
-`POST /bot<token>/<method>`: getMe answers a bot user, sendMessage a sent message, anything
+`POST /bot<token>/<method>`: getMe answers a bot user, sendMessage a sent message,
+getUpdates long-polls the updates users `say` (as Telegram does: an `offset` confirms every
+earlier update, and the unconfirmed ones come back, at most `limit` at a time), anything
 else `true` (setMyCommands at start-up). It keeps the texts sent, so the bench can tell
 replies from apologies.
+
+Users are driven on this server's own loop (`run`): `say` sends a message (to getUpdates, or
+to a webhook) and waits for the bot's next message to that chat.
 """
 
 import asyncio
+import collections
+import contextlib
 import itertools
 import threading
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from aiohttp import web
 
+from bench.webhook_delivery import text_update
 from infrastructure.embedded_mongo import free_loopback_port
+
+T = TypeVar("T")
+Deliver = Callable[[dict[str, Any]], Awaitable[object]]
+"""Posts an update to a webhook until it is answered (`WebhookTelegram.deliver`)."""
+MAX_UPDATES = 100
+"""Telegram's most per getUpdates."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    seconds: float
+    """From the user's message to the bot's reply."""
 
 
 class LocalBotApi:
@@ -26,8 +49,14 @@ class LocalBotApi:
         self.port = free_loopback_port()
         self.replies: list[str] = []
         """Every sendMessage text, in arrival order."""
+        self.polled = threading.Event()
+        """Set by the first getUpdates: a polling bot is serving."""
         self._message_ids = itertools.count(1)
+        self._update_ids = itertools.count(1)
+        self._updates: collections.deque[dict[str, Any]] = collections.deque()
+        self._inboxes: dict[int, asyncio.Queue[str]] = {}
         self._loop = asyncio.new_event_loop()
+        self._queued = asyncio.Event()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
 
@@ -38,14 +67,44 @@ class LocalBotApi:
 
     def __enter__(self) -> "LocalBotApi":
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        self.run(self._start())
         return self
 
     def __exit__(self, *_: object) -> None:
         if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            self.run(self._runner.cleanup())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+
+    def run(self, job: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run `job` on this server's loop (where `say` must be awaited); its result."""
+        return asyncio.run_coroutine_threadsafe(job, self._loop).result(timeout)
+
+    async def say(self, user_id: int, text: str, deliver: Deliver | None = None) -> Reply:
+        """`user_id` sends `text`; the bot's next message to them, and how long it took.
+        Without `deliver` the message waits for getUpdates; with it, `deliver` posts it to
+        a webhook, and this returns once it answered too, since Telegram sends a user's
+        next update only then. (A message left over from an earlier step is dropped.)"""
+        inbox = self._inboxes.setdefault(user_id, asyncio.Queue())
+        while not inbox.empty():
+            inbox.get_nowait()
+        update = text_update(next(self._update_ids), user_id, text)
+        started = time.perf_counter()
+        if deliver is None:
+            self._queue(update)
+            return Reply(await inbox.get(), time.perf_counter() - started)
+        delivery = asyncio.ensure_future(deliver(update))
+        reply = Reply(await inbox.get(), time.perf_counter() - started)
+        await delivery
+        return reply
+
+    async def send(self, user_id: int, text: str) -> None:
+        """`user_id` sends `text` to getUpdates, waiting for nothing."""
+        self._queue(text_update(next(self._update_ids), user_id, text))
+
+    def _queue(self, update: dict[str, Any]) -> None:
+        self._updates.append(update)
+        self._queued.set()
 
     async def _start(self) -> None:
         app = web.Application()
@@ -66,11 +125,31 @@ class LocalBotApi:
         elif method == "sendmessage":
             params = await request.post()
             text = str(params["text"])
+            chat_id = int(str(params["chat_id"]))
             self.replies.append(text)
+            self._inboxes.setdefault(chat_id, asyncio.Queue()).put_nowait(text)
             result = {
                 "message_id": next(self._message_ids),
                 "date": int(time.time()),
-                "chat": {"id": int(str(params["chat_id"])), "type": "private"},
+                "chat": {"id": chat_id, "type": "private"},
                 "text": text,
             }
+        elif method == "getupdates":
+            self.polled.set()
+            params = await request.post()
+            result = await self._get_updates(
+                int(str(params.get("offset", 0))),
+                int(str(params.get("limit", MAX_UPDATES))),
+                float(str(params.get("timeout", 0))),
+            )
         return web.json_response({"ok": True, "result": result})
+
+    async def _get_updates(self, offset: int, limit: int, wait: float) -> list[dict[str, Any]]:
+        while self._updates and self._updates[0]["update_id"] < offset:
+            self._updates.popleft()  # confirmed: Telegram forgets it
+        if not self._updates:
+            self._queued.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._queued.wait()
+        return list(itertools.islice(self._updates, min(limit, MAX_UPDATES)))
