@@ -1,1 +1,2 @@
-"""`make bench`: throughput, responsiveness, round trips and cost growth of the real bot."""
+"""`make bench`: the real bot's speed, round trips, CPU and memory, against reference bots
+and the raw driver; see docs/benchmarks.md."""

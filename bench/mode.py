@@ -1,0 +1,54 @@
+"""How much work `make bench` does: the full run that results.md records, or a quick one
+(`BENCH_QUICK=1`) that only shows the harness works, its figures too rough to quote."""
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    runs: int
+    """Runs of each timed comparison; the median is reported."""
+    registrations_each: int
+    """Registrations each in-flight user slot makes, one after another."""
+    counted_users: int
+    """Users whose steps' round trips are counted, one at a time, at 50 ms."""
+    growth_users: int
+    """Users registering one at a time for the growth comparison's p50 (local database)."""
+    cpu_users: int
+    """Users whose updates the CPU comparison feeds (8 updates each)."""
+    cpu_runs: int
+    """Runs of the CPU comparison (a few seconds each); the median is reported."""
+    stored: tuple[int, int]
+    """Users stored before a registration's cost is measured, fewer then more."""
+    served: tuple[int, int]
+    """Distinct users served before the bot's memory is read, fewer then more."""
+
+
+FULL = Mode(
+    "full",
+    runs=3,
+    registrations_each=3,
+    counted_users=4,
+    growth_users=20,
+    cpu_users=250,
+    cpu_runs=5,
+    stored=(1_000, 100_000),
+    served=(1_000, 5_000),
+)
+QUICK = Mode(
+    "quick",
+    runs=1,
+    registrations_each=1,
+    counted_users=2,
+    growth_users=6,
+    cpu_users=100,
+    cpu_runs=1,
+    stored=(1_000, 10_000),
+    served=(200, 1_000),
+)
+
+
+def current() -> Mode:
+    return QUICK if os.environ.get("BENCH_QUICK", "") not in ("", "0") else FULL
