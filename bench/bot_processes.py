@@ -93,6 +93,12 @@ class BotProcess:
                 raise TimeoutError(f"{self.name} never became ready:\n{self.tail()}")
             time.sleep(0.05)
 
+    def check_running(self) -> None:
+        """Raise, with the end of its log, if it has exited."""
+        assert self.process is not None, "not started"
+        if (code := self.process.poll()) is not None:
+            raise RuntimeError(f"{self.name} exited with {describe_exit(code)}:\n{self.tail()}")
+
     def signal_stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -164,6 +170,10 @@ class BotProcesses:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+    def check_running(self) -> None:
+        for bot in self.bots:
+            bot.check_running()
 
     def stop(self) -> None:
         for bot in self.bots:

@@ -69,8 +69,8 @@ def measure(recorded: Row, mode: Mode, say: Say) -> Row:
         raw.append(row["reg_s"])
         failed += row["failed"]
         with polling_bot(OURS, None) as setup:
-            setup.api.run(registrations(setup.talk, IN_FLIGHT, 1, first_user=9_000_000))
-            loaded = setup.api.run(
+            setup.run(registrations(setup.talk, IN_FLIGHT, 1, first_user=9_000_000))
+            loaded = setup.run(
                 registrations(setup.talk, IN_FLIGHT, mode.registrations_each + 1, first_user=1)
             )
         ours.append(loaded["reg_s"])

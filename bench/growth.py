@@ -31,7 +31,7 @@ GAP = 0.1
 def store_users(setup: PollingSetup, count: int) -> float:
     """Register TEMPLATE_USER through the bot, then store `count` copies of every document
     that mentions them; the seconds the inserts took."""
-    setup.api.run(setup.talk.register(TEMPLATE_USER))
+    setup.run(setup.talk.register(TEMPLATE_USER))
     client: MongoClient[dict[str, Any]] = MongoClient(setup.database.direct_uri, tz_aware=True)
     database = client[DATABASE]
     started = time.perf_counter()
@@ -56,9 +56,9 @@ def measure(mode: Mode, say: Say) -> Row:
     for count in mode.stored:
         with polling_bot(OURS, 0.0) as setup:
             seconds = store_users(setup, count)
-            setup.api.run(registrations(setup.talk, IN_FLIGHT, 1, first_user=9_000_000))
+            setup.run(registrations(setup.talk, IN_FLIGHT, 1, first_user=9_000_000))
             users = [5_000_000 + n for n in range(mode.growth_users)]
-            counted = setup.api.run(one_at_a_time(setup.talk, setup.database.wire, users, GAP))
+            counted = setup.run(one_at_a_time(setup.talk, setup.database.wire, users, GAP))
             found[count] = {
                 "registration_rounds": counted["registration_rounds"],
                 "p50_ms": counted["p50_ms"],
@@ -80,7 +80,7 @@ def served_memory(setup: PollingSetup, users: tuple[int, int], say: Say) -> Row:
     done = 0
     for total in users:
         each = max(1, (total - done) // IN_FLIGHT)
-        setup.api.run(registrations(setup.talk, IN_FLIGHT, each, first_user=20_000_000 + done))
+        setup.run(registrations(setup.talk, IN_FLIGHT, each, first_user=20_000_000 + done))
         done += each * IN_FLIGHT
         time.sleep(1)  # the last writes land
         rss.append(setup.bot.rss_mb())

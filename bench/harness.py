@@ -22,8 +22,6 @@ from presentation.entrypoints.terminal.local_session import LocalBotSession
 
 SCRIPT = ["/start", "{name}", "/me", "/rename", "{name} II", "/rename", "/cancel"]
 """One user's session: register, look, rename, start renaming again and cancel."""
-LEVELS = (1, 8, 32, 128)
-"""How many users send at once."""
 
 
 COMMAND_LOG = CommandLog()

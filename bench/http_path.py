@@ -11,11 +11,11 @@ R rounds per registration at T each, at most U ÷ (R × T) registrations per sec
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.bot_processes import OURS, TOKEN, BotProcess, BotProcesses, bot_command, bot_env
 from bench.conversing import DATABASE, Talk, label, one_at_a_time, registrations
@@ -27,6 +27,7 @@ from bench.reference_bot import DESIGNS
 
 IN_FLIGHT = 64
 DESIGNS_COMPARED = (OURS, *DESIGNS)
+T = TypeVar("T")
 Row = dict[str, Any]
 Say = Callable[[str], None]
 
@@ -40,6 +41,10 @@ class PollingSetup:
     @property
     def talk(self) -> Talk:
         return Talk(self.api)
+
+    def run(self, job: Coroutine[Any, Any, T]) -> T:
+        """`job` on the Bot API's loop, given up on if the bot exits meanwhile."""
+        return self.api.run(job, check=self.bot.check_running)
 
     def gap(self, delay: float) -> float:
         """Quiet long enough that a step's last command would have been sent."""
@@ -94,16 +99,16 @@ def measure(delay: float, mode: Mode, say: Say) -> Row:
             with polling_bot(design, delay) as setup:
                 talk = setup.talk
                 # Warm-up, as many at once as measured: clients grow their pools on demand.
-                setup.api.run(registrations(talk, IN_FLIGHT, 1, first_user=9_000_000))
+                setup.run(registrations(talk, IN_FLIGHT, 1, first_user=9_000_000))
                 if run == 0:
                     setup.database.wire.keep_commands = True  # to send them again raw
                     users = [5_000_000 + n for n in range(mode.counted_users)]
-                    counted[design] = setup.api.run(
+                    counted[design] = setup.run(
                         one_at_a_time(talk, setup.database.wire, users, setup.gap(delay))
                     )
                     say(f"  {design:5} one at a time: {_brief(counted[design])}")
                 cpu, loop = setup.bot.cpu_seconds(), setup.bot.loop_cpu_seconds()
-                row = setup.api.run(
+                row = setup.run(
                     registrations(talk, IN_FLIGHT, mode.registrations_each, first_user=1)
                 )
                 per = 1000 / row["registrations"]

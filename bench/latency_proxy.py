@@ -58,7 +58,11 @@ class LatencyProxy:
         self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
     ) -> None:
         with contextlib.suppress(asyncio.CancelledError):  # cancelled when the proxy stops
-            server_r, server_w = await asyncio.open_connection("127.0.0.1", self._target)
+            try:
+                server_r, server_w = await asyncio.open_connection("127.0.0.1", self._target)
+            except OSError:  # the server is gone: so is this connection, as a client sees it
+                client_w.close()
+                return
             sent = answered = None
             if self._log is not None:
                 wire = self._log.connection()

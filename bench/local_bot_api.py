@@ -31,6 +31,9 @@ Deliver = Callable[[dict[str, Any]], Awaitable[object]]
 """Posts an update to a webhook until it is answered (`WebhookTelegram.deliver`)."""
 MAX_UPDATES = 100
 """Telegram's most per getUpdates."""
+HANG_SECONDS = 900.0
+"""How long `run` waits for a job: far beyond any measurement, reached only by a hang (a bot
+or the database gone, users waiting for replies that never come)."""
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,30 @@ class LocalBotApi:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
-    def run(self, job: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        """Run `job` on this server's loop (where `say` must be awaited); its result."""
-        return asyncio.run_coroutine_threadsafe(job, self._loop).result(timeout)
+    def run(
+        self,
+        job: Coroutine[Any, Any, T],
+        timeout: float = HANG_SECONDS,
+        check: Callable[[], None] | None = None,
+    ) -> T:
+        """Run `job` on this server's loop (where `say` must be awaited); its result, or
+        TimeoutError after `timeout` seconds. `check`, called every second meanwhile, may
+        raise to say why the job can never end (a bot process gone); the job is
+        cancelled then too."""
+        future = asyncio.run_coroutine_threadsafe(job, self._loop)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    return future.result(min(1.0, max(0.0, deadline - time.monotonic())))
+                except TimeoutError:
+                    if time.monotonic() >= deadline:
+                        raise TimeoutError(f"a bench job took over {timeout:g} s") from None
+                    if check is not None:
+                        check()
+        except BaseException:
+            future.cancel()
+            raise
 
     async def say(self, user_id: int, text: str, deliver: Deliver | None = None) -> Reply:
         """`user_id` sends `text`; the bot's next message to them, and how long it took.

@@ -24,6 +24,10 @@ class Mode:
     """Users stored before a registration's cost is measured, fewer then more."""
     served: tuple[int, int]
     """Distinct users served before the bot's memory is read, fewer then more."""
+    load_seconds: float
+    """How long the in-process responsiveness load runs."""
+    webhook_levels: tuple[int, ...]
+    """Users at once for the webhook scaling comparison."""
 
 
 FULL = Mode(
@@ -36,6 +40,8 @@ FULL = Mode(
     cpu_runs=5,
     stored=(1_000, 100_000),
     served=(1_000, 5_000),
+    load_seconds=6.0,
+    webhook_levels=(8, 32),
 )
 QUICK = Mode(
     "quick",
@@ -45,8 +51,10 @@ QUICK = Mode(
     growth_users=6,
     cpu_users=100,
     cpu_runs=1,
-    stored=(1_000, 10_000),
+    stored=(1_000, 5_000),
     served=(200, 1_000),
+    load_seconds=2.0,
+    webhook_levels=(8,),
 )
 
 

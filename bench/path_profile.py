@@ -26,10 +26,10 @@ def measure(delay: float, mode: Mode, say: Say) -> Row:
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as folder:
         out = Path(folder) / "bot.prof"
         with polling_bot(OURS, delay, profile_to=out) as setup:
-            setup.api.run(registrations(setup.talk, IN_FLIGHT, 1, first_user=9_000_000))
+            setup.run(registrations(setup.talk, IN_FLIGHT, 1, first_user=9_000_000))
             cpu, loop = setup.bot.cpu_seconds(), setup.bot.loop_cpu_seconds()
             setup.bot.send_signal(signal.SIGUSR1)
-            row = setup.api.run(
+            row = setup.run(
                 registrations(setup.talk, IN_FLIGHT, mode.registrations_each, first_user=1)
             )
             setup.bot.send_signal(signal.SIGUSR2)

@@ -6,11 +6,11 @@ leases, and webhook replicas behind a stand-in for Telegram and a load balancer
 """
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.bot_processes import OURS, TOKEN
 from bench.conversing import Talk, one_at_a_time, registrations
@@ -22,6 +22,7 @@ from bench.webhook_delivery import WebhookTelegram
 from bench.webhook_processes import SECRET, WebhookProcesses
 
 REPLICAS = 2
+T = TypeVar("T")
 Row = dict[str, Any]
 Say = Callable[[str], None]
 
@@ -31,6 +32,10 @@ class WebhookSetup:
     database: Database
     api: LocalBotApi
     replicas: WebhookProcesses
+
+    def run(self, job: Coroutine[Any, Any, T]) -> T:
+        """`job` on the Bot API's loop, given up on if a replica exits meanwhile."""
+        return self.api.run(job, check=self.replicas.check_running)
 
 
 @contextmanager
@@ -70,15 +75,15 @@ def measure(delay: float, mode: Mode, say: Say) -> Row:
     gap = 2 * delay + 0.1
     found: dict[str, Row] = {}
     with polling_bot(OURS, delay, isolation="mongo") as polling:
-        polling.api.run(registrations(polling.talk, IN_FLIGHT, 1, first_user=9_000_000))
+        polling.run(registrations(polling.talk, IN_FLIGHT, 1, first_user=9_000_000))
         users = [5_000_000 + n for n in range(mode.counted_users)]
-        counted = polling.api.run(one_at_a_time(polling.talk, polling.database.wire, users, gap))
-        loaded = polling.api.run(
+        counted = polling.run(one_at_a_time(polling.talk, polling.database.wire, users, gap))
+        loaded = polling.run(
             registrations(polling.talk, IN_FLIGHT, mode.registrations_each, first_user=1)
         )
         found["polling, leases"] = {"counted": counted, "loaded": loaded}
     with webhook_replicas(REPLICAS, delay) as webhooks:
-        counted, loaded = webhooks.api.run(_through_webhooks(webhooks, mode, gap))
+        counted, loaded = webhooks.run(_through_webhooks(webhooks, mode, gap))
         found[f"{REPLICAS} webhook replicas, leases"] = {"counted": counted, "loaded": loaded}
     for setup, row in found.items():
         say(

@@ -75,9 +75,7 @@ def _responsiveness(results: Results, chosen: mode.Mode) -> Row:
     found = {}
     for variant in VARIANTS:
         with fresh_database(EARLIER_DELAY) as database:
-            row = asyncio.run(
-                responsiveness(database.uri, variant, 3.0 if chosen.runs == 1 else 6.0)
-            )
+            row = asyncio.run(responsiveness(database.uri, variant, chosen.load_seconds))
         found[variant] = row
         say(
             f"  {variant}: /help p50 {row['help_p50']:.1f} ms, p99 {row['help_p99']:.1f} ms,"
@@ -88,7 +86,7 @@ def _responsiveness(results: Results, chosen: mode.Mode) -> Row:
 
 def _webhook_scaling(results: Results, chosen: mode.Mode) -> Row:
     found = {}
-    for level in (8, 32):
+    for level in chosen.webhook_levels:
         for processes in (1, 3):
             with fresh_database(EARLIER_DELAY) as database:
                 row = webhook_processes.throughput(database.uri, processes, level)

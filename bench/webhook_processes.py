@@ -83,7 +83,8 @@ def throughput(uri: str, processes: int, at_once: int) -> Row:
         tempfile.TemporaryDirectory(prefix="bench-webhook-") as cwd,
         WebhookProcesses(processes, webhook_env(bot_api, uri), Path(cwd)) as started,
     ):
-        return asyncio.run(_drive(started.webhooks(), at_once, bot_api))
+        drive = _drive(started.webhooks(), at_once, bot_api)
+        return bot_api.run(drive, check=started.check_running)
 
 
 async def _drive(webhooks: list[str], at_once: int, bot_api: LocalBotApi) -> Row:
