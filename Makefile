@@ -23,7 +23,8 @@ check: $(VENV)/.dev-installed
 pytest: $(VENV)/.dev-installed
 	$(BIN)/pytest
 
-# Several minutes: throughput, latency and memory figures into bench/results.md (not a test).
+# About a quarter of an hour: figures beside their targets into bench/results.md (not a test);
+# BENCH_QUICK=1 for a short check of the harness (docs/benchmarks.md).
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.run
 
