@@ -19,6 +19,7 @@ from application.rename_user import RenameUser
 from application.show_profile import ShowProfile
 from infrastructure.clock import utc_now
 from infrastructure.conversation.lease import MongoConversationLeases
+from infrastructure.conversation.remembered import RememberedConversations
 from infrastructure.conversation.storage import MongoFSMStorage
 from infrastructure.embedded_mongo import EmbeddedMongo, run_embedded_mongo
 from infrastructure.mongo_client import MongoPing, get_database, open_mongo_client
@@ -31,6 +32,7 @@ from infrastructure.settings import Settings
 from infrastructure.startup_error import StartupError
 from presentation.bootstrap.metrics import Metrics
 from presentation.telegram.bot_api import telegram_session
+from presentation.telegram.conversation.early_profile import profile_reader
 from presentation.telegram.dispatcher import build_dispatcher
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
@@ -92,6 +94,8 @@ class MongoStorage(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clock: providers.Dependency[Clock] = providers.Dependency()
     metrics = providers.Dependency(instance_of=Metrics)
+    isolation = providers.Dependency(instance_of=str)
+    """`local` (one process serves each user) or `mongo` (conversation leases)."""
 
     # Gateways
     embedded_mongo = providers.Singleton(
@@ -114,6 +118,13 @@ class MongoStorage(containers.DeclarativeContainer):
     )
     database = providers.Singleton(get_database, client=client, name=settings.provided.mongo_db)
 
+    # Only while it alone serves each user may a process answer from what it wrote.
+    remembered = providers.Selector(
+        isolation,
+        local=providers.Singleton(RememberedConversations),
+        mongo=providers.Object(None),
+    )
+
     # Adapters
     user_repository = providers.Singleton(MongoUserRepository, database=database, executor=executor)
     fsm_storage = providers.Singleton(
@@ -122,6 +133,7 @@ class MongoStorage(containers.DeclarativeContainer):
         executor=executor,
         ttl=providers.Factory(timedelta, seconds=settings.provided.fsm_state_ttl_seconds),
         clock=clock,
+        remembered=remembered,
     )
     conversation_leases = providers.Singleton(
         MongoConversationLeases,
@@ -160,7 +172,11 @@ class Container(containers.DeclarativeContainer):
     metrics = providers.Singleton(Metrics)
 
     # Storage
-    storage = providers.Container(MongoStorage, settings=settings, clock=clock, metrics=metrics)
+    isolation = providers.Callable(_isolation, settings=settings, mode=mode)
+    """`local` or `mongo`: how one user's updates are kept one at a time."""
+    storage = providers.Container(
+        MongoStorage, settings=settings, clock=clock, metrics=metrics, isolation=isolation
+    )
 
     # Use cases (handlers ask for them by these names)
     register_user = providers.Factory(RegisterUser, users=storage.user_repository, clock=clock)
@@ -207,11 +223,12 @@ class Container(containers.DeclarativeContainer):
         conversation_ttl_seconds=settings.provided.fsm_state_ttl_seconds,
         update_observers=providers.List(metrics.provided.observe_update),
         leases=providers.Selector(
-            providers.Callable(_isolation, settings=settings, mode=mode),
+            isolation,
             local=providers.Object(None),
             mongo=storage.conversation_leases,
         ),
         answered=storage.user_repository,
+        read_profile=providers.Callable(profile_reader, show_profile.provider),
         flood_burst=settings.provided.flood_burst,
         flood_per_minute=settings.provided.flood_per_minute,
     )

@@ -45,7 +45,6 @@ from dependency_injector import containers, providers
 from pymongo import monitoring
 from pymongo.database import Database
 
-from bench.command_log import CommandLog
 from domain.user import User as DomainUser
 from domain.user import UserId
 from domain.user_name import UserName
@@ -56,6 +55,7 @@ from presentation.bootstrap import lifecycle
 from presentation.bootstrap.container import Container
 from presentation.entrypoints.terminal.chat import local_button_press, local_update
 from presentation.entrypoints.terminal.local_session import LocalBotSession
+from tests.conversations.critical_path import CountedRounds, RoundLog, in_rounds
 from tests.unit.fakes import InMemoryUserRepository
 
 BOT_TOKEN = "42:TEST-TOKEN"
@@ -80,7 +80,7 @@ def isolation(backend: str) -> str:
 
 
 # Registered before any client exists: pymongo attaches global listeners at client creation.
-COMMAND_LOG = CommandLog()
+COMMAND_LOG = RoundLog()
 monitoring.register(COMMAND_LOG)
 
 
@@ -280,6 +280,21 @@ class BotUnderTest:
         sent = COMMAND_LOG.commands[already:]
         return replies, [name for db, name in sent if db == self.records.database.name]
 
+    async def rounds(self, text: str, user_id: int = ADA) -> tuple[list[str], list[str]]:
+        """Send a message; the replies, and its sequential round trips, each as its
+        commands joined by `+` (`critical_path.in_rounds`)."""
+        sender = ADA_ON_TELEGRAM if user_id == ADA else None
+        return await self.feed_rounds(local_update(self._update_id(), user_id, text, sender))
+
+    async def feed_rounds(self, update: Update) -> tuple[list[str], list[str]]:
+        """Feed one update; the replies, and its sequential round trips."""
+        assert isinstance(self.records, MongoRecords), "round trips are counted on MongoDB"
+        already = len(COMMAND_LOG.commands)
+        replies = await self.feed(update)
+        sent = zip(COMMAND_LOG.commands[already:], COMMAND_LOG.rounds[already:], strict=True)
+        ours = [(name, n) for (db, name), n in sent if db == self.records.database.name]
+        return replies, in_rounds(ours)
+
     async def feed(self, update: Update) -> list[str]:
         """Feed one update; the texts sent to its chat meanwhile (other users' are not)."""
         already = len(self.requests)
@@ -393,6 +408,7 @@ async def bot(
         records = MemoryRecords(storage.user_repository(), storage.fsm_storage())
     else:
         records = MongoRecords(request.getfixturevalue("database"))
+        CountedRounds().install(container.storage.executor())
     yield BotUnderTest(
         dispatcher=container.dispatcher(),
         bot=container.bot(),

@@ -70,6 +70,9 @@ async def _poll_while_leased(
     metrics.set_poller_active(False)
     while await keeper.wait_until_acquired(stop):
         metrics.set_poller_active(True)
+        if (remembered := container.storage.remembered()) is not None:
+            # Another poller may have served these users since: ask MongoDB afresh.
+            remembered.forget_all()
         try:
             async with keeper.holding() as lost:
                 if await _poll_until_stopped_or_lost(container, bot, keeper, stop, lost):

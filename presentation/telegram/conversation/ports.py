@@ -64,6 +64,14 @@ class HeldConversation(Protocol):
         ...
 
     @property
+    def free_since_ms(self) -> int | None:
+        """The latest the last holder may have let the lease go (the storage's clock,
+        allowing for a change of server; 0: nobody ever held it), if nothing was written to
+        the conversation since; None if that is unknown (a holder that never let it go, a
+        release by an older version)."""
+        ...
+
+    @property
     def flood(self) -> Mapping[str, Any] | None:
         """The user's flood-control bucket as stored."""
         ...
