@@ -7,7 +7,7 @@ lease polls, the others wait on standby and take over (`infrastructure.poller_le
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 
 from aiogram import Bot
@@ -44,6 +44,7 @@ async def run_polling(container: Container) -> None:
         container.storage.poller_lease(),
         settings.poller_lease_seconds,
         on_lost=lambda: metrics.count_lease_lost("poller"),
+        on_acquired=_forget_remembered(container),
     )
     # Leaving the block closes the Bot API session, after the in-flight handlers replied.
     async with container.bot() as bot, AsyncExitStack() as serving:
@@ -70,9 +71,6 @@ async def _poll_while_leased(
     metrics.set_poller_active(False)
     while await keeper.wait_until_acquired(stop):
         metrics.set_poller_active(True)
-        if (remembered := container.storage.remembered()) is not None:
-            # Another poller may have served these users since: ask MongoDB afresh.
-            remembered.forget_all()
         try:
             async with keeper.holding() as lost:
                 if await _poll_until_stopped_or_lost(container, bot, keeper, stop, lost):
@@ -117,6 +115,13 @@ async def _poll_until_stopped_or_lost(
     else:
         await confirm(bot, window)
     return True
+
+
+def _forget_remembered(container: Container) -> Callable[[], None]:
+    """Another poller may have served this process's users since it last polled: what it
+    remembers of their conversations is asked of MongoDB afresh."""
+    remembered = container.storage.remembered()
+    return (lambda: None) if remembered is None else remembered.forget_all
 
 
 async def _set_when(event: asyncio.Event, then: asyncio.Event) -> None:
