@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.aiohttp import make_aiohttp_handler
 
 from application.errors import StorageUnavailable
 from presentation.bootstrap.metrics import Metrics
@@ -25,6 +25,9 @@ class HealthEndpoints:
         self._ping = ping
         self._metrics = metrics
         self._timeout = timeout_seconds
+        self._exposition = make_aiohttp_handler(metrics.registry)
+        """prometheus_client's own: the text or OpenMetrics format as the scraper accepts,
+        gzip when it asks for it, `name[]` to pick metrics."""
         self.draining = False
         """Set when the process stops taking work (a stop signal arrived)."""
 
@@ -37,19 +40,29 @@ class HealthEndpoints:
         return web.Response(text="live\n")
 
     async def ready(self, request: web.Request) -> web.Response:
-        if self.draining:
-            return web.Response(status=503, text="draining\n")
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._ping()
-        except (StorageUnavailable, TimeoutError) as error:
-            log.warning("not ready: MongoDB did not answer a ping (%s)", type(error).__name__)
-            return web.Response(status=503, text="MongoDB unavailable\n")
+        problem = await self._readiness_problem()
+        if problem is not None:
+            return web.Response(status=503, text=f"{problem}\n")
         return web.Response(text="ready\n")
 
-    async def metrics(self, request: web.Request) -> web.Response:
-        body = self._metrics.exposition()
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    async def metrics(self, request: web.Request) -> web.StreamResponse:
+        await self._readiness_problem()  # profilebot_ready as of this scrape
+        return await self._exposition(request)
+
+    async def _readiness_problem(self) -> str | None:
+        """Why the process should not be sent work, or None; `profilebot_ready` follows."""
+        problem = None
+        if self.draining:
+            problem = "draining"
+        else:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await self._ping()
+            except (StorageUnavailable, TimeoutError) as error:
+                log.warning("not ready: MongoDB did not answer a ping (%s)", type(error).__name__)
+                problem = "MongoDB unavailable"
+        self._metrics.set_ready(problem is None)
+        return problem
 
 
 async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:

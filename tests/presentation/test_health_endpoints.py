@@ -73,3 +73,54 @@ async def test_metrics_are_served_in_prometheus_text_format() -> None:
     families = {family.name: family for family in text_string_to_metric_families(text)}
     [sample] = [s for s in families["profilebot_updates"].samples if s.name.endswith("_total")]
     assert (sample.labels, sample.value) == ({"type": "message", "outcome": "ok"}, 1.0)
+
+
+async def test_metrics_are_gzipped_for_a_scraper_that_accepts_it() -> None:
+    client = await client_for(answers)
+    try:
+        response = await client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+        text = await response.text()  # aiohttp's client inflates it
+    finally:
+        await client.close()
+
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "profilebot_ready 1.0" in text
+
+
+async def test_metrics_are_openmetrics_for_a_scraper_that_asks_for_it() -> None:
+    client = await client_for(answers)
+    try:
+        response = await client.get(
+            "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+        )
+        text = await response.text()
+    finally:
+        await client.close()
+
+    assert response.headers["Content-Type"].startswith("application/openmetrics-text")
+    assert text.endswith("# EOF\n")
+
+
+@pytest.mark.parametrize(("ping", "ready"), [(answers, 1.0), (is_down, 0.0), (hangs, 0.0)])
+async def test_each_scrape_says_whether_the_process_is_ready(ping: Ping, ready: float) -> None:
+    metrics = Metrics()
+    client = await client_for(ping, metrics)
+    try:
+        text = await (await client.get("/metrics")).text()
+    finally:
+        await client.close()
+
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    assert [sample.value for sample in families["profilebot_ready"].samples] == [ready]
+
+
+async def test_a_draining_process_scrapes_as_not_ready() -> None:
+    client = await client_for(answers)
+    try:
+        assert client.app is not None
+        client.app[ENDPOINTS].draining = True
+        text = await (await client.get("/metrics")).text()
+    finally:
+        await client.close()
+
+    assert "profilebot_ready 0.0" in text
