@@ -94,10 +94,11 @@ class Metrics:
         self.ready = Gauge(
             "profilebot_ready",
             "1 while /health/ready would answer 200 (MongoDB answered a ping within the"
-            " operation timeout, and the process is not draining), else 0; checked at each"
-            " scrape.",
+            " operation timeout, and the process is not draining), else 0, as the last"
+            " check found it (each scrape starts the next); NaN before the first.",
             registry=r,
         )
+        self.ready.set(float("nan"))
         self.telegram_pending_updates = Gauge(
             "profilebot_telegram_pending_updates",
             "Updates Telegram holds for the bot, not yet delivered (getWebhookInfo's"

@@ -6,6 +6,7 @@ answered a ping within the operation time budget and the process is not draining
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -28,6 +29,7 @@ class HealthEndpoints:
         self._exposition = make_aiohttp_handler(metrics.registry)
         """prometheus_client's own: the text or OpenMetrics format as the scraper accepts,
         gzip when it asks for it, `name[]` to pick metrics."""
+        self._scrape_check: asyncio.Task[str | None] | None = None
         self.draining = False
         """Set when the process stops taking work (a stop signal arrived)."""
 
@@ -35,6 +37,7 @@ class HealthEndpoints:
         app.router.add_get("/health/live", self.live)
         app.router.add_get("/health/ready", self.ready)
         app.router.add_get("/metrics", self.metrics)
+        app.on_cleanup.append(self._stop_checking)
 
     async def live(self, request: web.Request) -> web.Response:
         return web.Response(text="live\n")
@@ -46,8 +49,18 @@ class HealthEndpoints:
         return web.Response(text="ready\n")
 
     async def metrics(self, request: web.Request) -> web.StreamResponse:
-        await self._readiness_problem()  # profilebot_ready as of this scrape
+        """The metrics at once, `profilebot_ready` as the last check found it; each scrape
+        starts the next check. Awaiting it would make a scrape as slow as a failing ping
+        (up to the operation timeout), and a scrape that times out reports nothing."""
+        if self._scrape_check is None or self._scrape_check.done():
+            self._scrape_check = asyncio.create_task(self._readiness_problem())
         return await self._exposition(request)
+
+    async def _stop_checking(self, app: web.Application) -> None:
+        if self._scrape_check is not None:
+            self._scrape_check.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scrape_check
 
     async def _readiness_problem(self) -> str | None:
         """Why the process should not be sent work, or None; `profilebot_ready` follows."""
