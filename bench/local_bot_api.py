@@ -1,9 +1,9 @@
 """A minimal Bot API on 127.0.0.1 for bot processes the bench starts: they reply over HTTP,
 and Telegram's own API is neither reachable nor to be flooded from a benchmark.
 
-`POST /bot<token>/<method>`: getMe answers a bot user, sendMessage a sent message, anything
-else `true` (setMyCommands at start-up). It keeps the texts sent, so the bench can tell
-replies from apologies.
+`POST /bot<token>/<method>`: getMe answers a bot user, getWebhookInfo an empty backlog,
+sendMessage a sent message, anything else `true` (setMyCommands at start-up). It keeps
+the texts sent, so the bench can tell replies from apologies.
 """
 
 import asyncio
@@ -63,6 +63,8 @@ class LocalBotApi:
         if method == "getme":
             bot_id = int(self.token.split(":", 1)[0])
             result = {"id": bot_id, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
+        elif method == "getwebhookinfo":
+            result = {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
         elif method == "sendmessage":
             params = await request.post()
             text = str(params["text"])

@@ -101,7 +101,9 @@ def _main(args: argparse.Namespace, signals: StartUpSignals, lost: EmbeddedMongo
     except StartupError as error:
         return _fail(str(error), [])
     quiet_chat = mode == "chat" and "log_level" not in settings.model_fields_set
-    configure_logging("WARNING" if quiet_chat else settings.log_level, settings.secrets())
+    configure_logging(
+        "WARNING" if quiet_chat else settings.log_level, settings.secrets(), settings.log_format
+    )
     if args.command == "run" and mode == "chat":
         print(CHAT_BANNER, file=sys.stderr, flush=True)
     try:

@@ -364,6 +364,10 @@ class FakeBotApi:
                 return True
             if method in EDITS:
                 return self._edit(method, params)
+            if method == "getwebhookinfo":  # for polling: the updates not yet fetched
+                return {"url": "", "has_custom_certificate": False} | {
+                    "pending_update_count": len(self._updates)
+                }
             return True
 
     def _edit(self, method: str, params: dict[str, str]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import pytest
 
 from presentation.entrypoints.cli import main
 
-SETTINGS = ("BOT_TOKEN", "MONGO_URI", "LOG_LEVEL", "TELEGRAM_API_URL", "MONGO_DB")
+SETTINGS = ("BOT_TOKEN", "MONGO_URI", "LOG_LEVEL", "LOG_FORMAT", "TELEGRAM_API_URL", "MONGO_DB")
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +54,18 @@ def test_a_bad_setting_is_one_line_and_exit_2(
         "profilebot: configuration error: MONGO_URI: must start with mongodb:// or mongodb+srv://"
     ]
     assert "hunter2" not in captured.err + captured.out
+
+
+def test_an_unknown_log_format_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+
+    assert main(["chat"]) == 2
+
+    assert capsys.readouterr().err.splitlines() == [
+        "profilebot: configuration error: LOG_FORMAT: Input should be 'text' or 'json'"
+    ]
 
 
 def test_polling_needs_a_token(capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,6 +25,7 @@ from presentation.entrypoints.interruption import (
 )
 from presentation.entrypoints.polling.acknowledged import confirm, poll
 from presentation.entrypoints.polling.lease_gate import LeaseGate
+from presentation.entrypoints.telegram_backlog import watching_telegram_backlog
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ async def run_polling(container: Container) -> None:
             raise Interrupted(start_up.signum)
         bot.session.middleware(LeaseGate(keeper))  # every getUpdates passes the lease's check
         stop = _stop_on_signals(health)  # no await since start-up's: no signal falls between
+        if health is not None:  # its metrics are served
+            await serving.enter_async_context(watching_telegram_backlog(bot, metrics))
         try:
             await _poll_while_leased(container, bot, keeper, stop)
         finally:

@@ -9,9 +9,9 @@ from typing import Any, cast
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ChatType
-from aiogram.methods import GetMe, SendMessage, TelegramMethod
+from aiogram.methods import GetMe, GetWebhookInfo, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
+from aiogram.types import Chat, InlineKeyboardMarkup, Message, User, WebhookInfo
 
 
 class UnsupportedLocalMethod(NotImplementedError):
@@ -22,8 +22,8 @@ class LocalBotSession(BaseSession):
     """Hands every request to `on_request` and answers it as Telegram would, without network.
 
     Supported: `sendMessage` (the sent message, with its inline buttons, also goes to
-    `on_sent`), `getMe`, and methods that may return `True` (`setMyCommands`,
-    `answerCallbackQuery`, `editMessageReplyMarkup`, …), which do.
+    `on_sent`), `getMe`, `getWebhookInfo` (nothing pending), and methods that may return
+    `True` (`setMyCommands`, `answerCallbackQuery`, `editMessageReplyMarkup`, …), which do.
     """
 
     def __init__(
@@ -50,6 +50,9 @@ class LocalBotSession(BaseSession):
             return cast(TelegramType, sent)
         if isinstance(method, GetMe):
             return cast(TelegramType, User(id=bot.id, is_bot=True, first_name="profilebot"))
+        if isinstance(method, GetWebhookInfo):
+            info = WebhookInfo(url="", has_custom_certificate=False, pending_update_count=0)
+            return cast(TelegramType, info)
         returning = method.__returning__
         if returning is bool or bool in typing.get_args(returning):
             return cast(TelegramType, True)
