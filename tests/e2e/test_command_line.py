@@ -1,6 +1,8 @@
 """The `profilebot` command as a user runs it: local chat (piped and in a terminal), embedded
 database, bad set-ups."""
 
+import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -134,6 +136,27 @@ def test_chat_without_configuration_uses_an_embedded_database_that_persists(
     positions = [second.stderr.find(line) for line in shutdown]
     assert -1 not in positions
     assert positions == sorted(positions), second.stderr
+
+
+def test_a_piped_chat_lets_its_embedded_server_finish_its_own_stop_and_keeps_the_data(
+    tmp_path: Path,
+) -> None:
+    first = run(["chat"], tmp_path, clean_env(LOG_LEVEL="INFO"), stdin="/start\nAda\n")
+    second = run(["chat"], tmp_path, clean_env(), stdin="/me\n")
+
+    assert first.returncode == 0, first.stderr
+    [pid] = re.findall(r"started embedded MongoDB \(pid (\d+)\)", first.stderr)
+    # Exit code 0: the server's own SIGTERM handler ran its stop (connections drained,
+    # storage closed) to the end; it was neither killed nor cut short.
+    assert f"stopped embedded MongoDB (pid {pid}, code 0)" in first.stderr
+    assert "killing it" not in first.stderr
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid), 0)  # gone, not left behind
+    server_log = (tmp_path / ".data" / "secantusd.log").read_text()
+    assert "WARNING" not in server_log, server_log  # nor a stuck connection on its way out
+    assert "ERROR" not in server_log, server_log
+    assert second.returncode == 0, second.stderr
+    assert replies(second.stdout)[0].startswith("Name: Ada\n")
 
 
 def test_run_in_a_terminal_without_a_token_shows_the_banner_chats_and_stops_on_ctrl_c(
