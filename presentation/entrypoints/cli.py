@@ -37,9 +37,8 @@ EXIT_STARTUP_ERROR = 2
 EXIT_EMBEDDED_MONGO_LOST = 3
 
 DEFAULT_LOCAL_USER_ID = 1
-CHAT_BANNER = (
-    "BOT_TOKEN is not set, so this is a local chat: type to talk to the bot, Ctrl-D to quit."
-)
+CHAT_BANNER = "BOT_TOKEN is not set, so this is a local chat."
+"""Printed before the chat's own introduction (`terminal.chat.INTRO`)."""
 NOBODY_TO_CHAT_WITH = (
     "configuration error: BOT_TOKEN is not set (an empty value counts as unset) and stdin is"
     " not a terminal, so `run` can neither poll Telegram nor chat; set BOT_TOKEN, or use"

@@ -11,6 +11,7 @@ import pytest
 
 from infrastructure.embedded_mongo import EmbeddedMongo
 from presentation.entrypoints.cli import CHAT_BANNER
+from presentation.entrypoints.terminal.chat import INTRO
 from presentation.telegram import texts
 from presentation.telegram.translation import speaking
 from tests.e2e.profilebot_process import clean_env, profilebot_command, run
@@ -36,7 +37,7 @@ def test_chat_reads_piped_lines_and_prints_the_replies(
     assert (ask, registered) == (texts.ask_name(), texts.registered("Ada"))
     assert name_choices == "  [1] Terminal   [2] ❌ Cancel"
     assert profile.startswith("Name: Ada\nRegistered: ")
-    assert profile_choices == "  [1] ✏️ Rename   [2] 🗑 Delete"
+    assert profile_choices == "  #1: [1] ✏️ Rename   [2] 🗑 Delete"
     assert result.stderr == ""
 
 
@@ -67,7 +68,7 @@ def test_chat_taps_the_buttons_it_lists_by_number(
     assert shown[2:3] + shown[5:] == [
         texts.registered("Terminal"),
         texts.confirm_forget(),
-        "  [1] 🗑 Yes, delete it   [2] Keep it",
+        "  #2: [1] 🗑 Yes, delete it   [2] Keep it",
         texts.forgotten(),
         texts.not_registered(),
     ]
@@ -165,6 +166,7 @@ def test_run_in_a_terminal_without_a_token_shows_the_banner_chats_and_stops_on_c
     terminal = Terminal([profilebot_command(), "run"], tmp_path, clean_env(LOG_LEVEL="INFO"))
     try:
         terminal.wait_for(CHAT_BANNER)
+        terminal.wait_for(INTRO)
         terminal.wait_for("you> ")
         terminal.type("/start\n")
         terminal.wait_for(texts.ask_name())
