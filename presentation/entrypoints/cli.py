@@ -12,12 +12,14 @@ Exit codes, for a supervisor:
 """
 
 import argparse
+import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 from infrastructure.embedded_mongo import EmbeddedMongo
@@ -35,9 +37,8 @@ EXIT_STARTUP_ERROR = 2
 EXIT_EMBEDDED_MONGO_LOST = 3
 
 DEFAULT_LOCAL_USER_ID = 1
-CHAT_BANNER = (
-    "BOT_TOKEN is not set, so this is a local chat: type to talk to the bot, Ctrl-D to quit."
-)
+CHAT_BANNER = "BOT_TOKEN is not set, so this is a local chat."
+"""Printed before the chat's own introduction (`terminal.chat.INTRO`)."""
 NOBODY_TO_CHAT_WITH = (
     "configuration error: BOT_TOKEN is not set (an empty value counts as unset) and stdin is"
     " not a terminal, so `run` can neither poll Telegram nor chat; set BOT_TOKEN, or use"
@@ -71,6 +72,24 @@ class EmbeddedMongoLost:
         main_thread = threading.main_thread().ident
         assert main_thread is not None
         signal.pthread_kill(main_thread, signal.SIGTERM)
+
+
+def console_main() -> NoReturn:
+    """The installed `profilebot` command: `main`, then out of the process at once.
+
+    When `main` returns, what it started is released, in order: the executor drained, the
+    client closed, an embedded server stopped with its data flushed. What the interpreter
+    would still do on its way out only costs time, about a second after a chat: pymongo
+    joins the background threads of the closed client, which notice it in half-second
+    sleeps, and tearing down the modules collects the heap aiogram and pydantic leave. So
+    the log and the standard streams are flushed here and the process ends.
+    """
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader gone, a stream closed
+            stream.flush()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

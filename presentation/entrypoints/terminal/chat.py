@@ -27,6 +27,12 @@ from presentation.entrypoints.terminal.local_user import LocalUser
 LOCAL_BOT_TOKEN = "1:local-terminal-chat"
 ESCAPE = "\\"
 """Starts a line to send as a message even if it names a listed button."""
+INTRO = (
+    "Type to talk to the bot, Ctrl-D to quit. Buttons are listed as numbered choices: a"
+    " number or a label taps one of those listed last, #2.1 the first under an older"
+    " message marked #2; a line starting with \\ is sent as typed."
+)
+"""Shown on stderr when a person chats at a terminal (not when input is piped)."""
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +40,8 @@ log = logging.getLogger(__name__)
 async def chat_in_terminal(container: Container, local_user: LocalUser) -> None:
     """The chat `profilebot chat` runs: stdin to stdout until end of input; SIGINT (Ctrl-C)
     or SIGTERM end it the same way, so the storage is closed in order afterwards."""
+    if sys.stdin.isatty():
+        print(INTRO, file=sys.stderr, flush=True)
     with stop_signals_cancel_this_task():
         await run_chat(
             container, stdin_lines(), print_reply, local_user.user_id, local_user.language_code
@@ -48,9 +56,9 @@ async def run_chat(
     language_code: str | None = None,
 ) -> None:
     """Feed each line to the dispatcher as a private message; print what the bot sends,
-    then the buttons the user could tap now, numbered. A line naming one (its number or
-    label) taps it, as in Telegram: a keyboard button sends its label, an inline one
-    presses it.
+    each message's inline buttons under it, numbered and tagged, and the reply keyboard's
+    under the replies. A line naming one (see `choices`) taps it, as in Telegram: a
+    keyboard button sends its label, an inline one presses it.
 
     The container must be started; its Bot API session is replaced by one that prints.
     The chat ends at the end of input, or once nobody reads its output any more
@@ -59,18 +67,23 @@ async def run_chat(
     output, choices = _Output(print_reply), Choices()
 
     def on_request(method: TelegramMethod[Any]) -> None:
-        choices.requested(method)
-        if (shown := _shown_to_user(method)) is not None:
-            output.say(shown)
+        listed = choices.requested(method)
+        for shown in (_shown_to_user(method), listed):
+            if shown is not None:
+                output.say(shown)
+
+    def on_sent(message: Message) -> None:
+        if (listed := choices.sent(message)) is not None:
+            output.say(listed)
 
     container.bot_token.override(providers.Object(LOCAL_BOT_TOKEN))
-    session = LocalBotSession(on_request, on_sent=choices.sent)
+    session = LocalBotSession(on_request, on_sent)
     container.bot_session.override(providers.Object(session))
     bot, dispatcher = container.bot(), container.dispatcher()
     # Handled update ids are remembered in MongoDB, so each run numbers its updates after
     # every earlier run's: from the clock, in microseconds.
     update_ids = itertools.count(time.time_ns() // 1_000)
-    menu = ""
+    keyboard = ""
     async for text in lines:
         if output.closed:
             break
@@ -81,9 +94,9 @@ async def run_chat(
             await dispatcher.feed_update(bot, update)
         except Exception:
             log.exception("the bot failed on update %d", update.update_id)
-        shown, menu = menu, choices.menu()
-        if menu and (output.said > said or menu != shown):
-            output.say(menu)
+        shown, keyboard = keyboard, choices.keyboard_menu()
+        if keyboard and (output.said > said or keyboard != shown):
+            output.say(keyboard)
 
 
 class _Output:
@@ -93,7 +106,7 @@ class _Output:
         self._print_reply = print_reply
         self.closed = False
         self.said = 0
-        """How many texts were printed: whether a line was answered, for the menu."""
+        """How many texts were printed: whether a line was answered, for the keyboard."""
 
     def say(self, text: str) -> None:
         if self.closed:
