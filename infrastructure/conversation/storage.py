@@ -36,12 +36,16 @@ from infrastructure.conversation.handled_updates import (
 from infrastructure.conversation.remembered import RememberedConversations
 from infrastructure.mongo_client import Document
 from infrastructure.mongo_executor import MongoExecutor
+from infrastructure.schema import STAMPED, Upgrade, stamp
 
 log = logging.getLogger(__name__)
 
 EXPIRY_INDEX = "expires_at_ttl"
 READ: Final[Document] = {"expires_at": False}
 """What a read (or a write that returns the document) fetches: all but the TTL index's field."""
+CONVERSATIONS = Upgrade(collection="fsm_states", stages=STAMPED)
+"""Conversation documents differ between versions 1 and 2 in the version field only; both
+read the same."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +78,8 @@ class Snapshot:
 
 class MongoFSMStorage(BaseStorage):
     """One document per conversation:
-    `{_id: key, state, data, state_expires_at, handled: [update ids], expires_at, writer}`
-    (`writer`: the storage object, so the process, that wrote it last).
+    `{_id: key, state, data, state_expires_at, handled: [update ids], expires_at, writer,
+    schema_version}` (`writer`: the storage object, so the process, that wrote it last).
 
     `data` is kept as a JSON string, like aiogram's Redis storage does, so keys with `.` or
     `$` and values that look like query operators round-trip untouched. A state older than
@@ -91,7 +95,7 @@ class MongoFSMStorage(BaseStorage):
         *,
         ttl: timedelta,
         clock: Clock,
-        collection: str = "fsm_states",
+        collection: str = CONVERSATIONS.collection,
         remembered: RememberedConversations | None = None,
     ) -> None:
         """`remembered`: where `read` and `write` keep what this process wrote last, for
@@ -194,6 +198,7 @@ class MongoFSMStorage(BaseStorage):
             **fields,
             **self.kept_until(),
             "writer": self._writer,
+            **stamp(),
         }
         query: Document = {"_id": document_id}
         if remembered:  # what this update read came from memory: still true?
