@@ -1,6 +1,8 @@
 """The `profilebot` command's arguments and configuration errors, in-process: one line on
 stderr and exit code 2, before anything slow is imported or started."""
 
+import importlib.metadata
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         (["chat", "--user-id", "-3"], "expected a positive whole number, got '-3'"),
         (["run", "--user-id", "ada"], "expected a positive whole number, got 'ada'"),
         (["polling", "--user-id", "3"], "unrecognized arguments: --user-id 3"),
+        (["migrate", "--batch-size", "0"], "expected a positive whole number, got '0'"),
+        (["migrate", "--user-id", "3"], "unrecognized arguments: --user-id 3"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_usage_line_naming_the_problem(
@@ -74,3 +78,15 @@ def test_polling_needs_a_token(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err.splitlines() == [
         "profilebot: configuration error: BOT_TOKEN is not set; polling needs a bot token"
     ]
+
+
+def test_version_is_pyprojects_as_installed(capsys: pytest.CaptureFixture[str]) -> None:
+    pyproject = Path(__file__).parents[2] / "pyproject.toml"
+    written = tomllib.loads(pyproject.read_text())["project"]["version"]
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"profilebot {written}\n"
+    assert importlib.metadata.version("profilebot") == written
