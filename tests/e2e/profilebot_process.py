@@ -44,15 +44,21 @@ def run(
 
 class BotProcess:
     """`profilebot polling` (or another serving `command`, such as `webhook`) in the
-    background; output goes to files in `cwd`."""
+    background; output goes to files in `cwd`. `executable`: another installation's
+    `profilebot` (a previous release's) instead of this one's."""
 
     def __init__(
-        self, cwd: Path, env: dict[str, str], name: str = "bot", command: str = "polling"
+        self,
+        cwd: Path,
+        env: dict[str, str],
+        name: str = "bot",
+        command: str = "polling",
+        executable: Path | None = None,
     ) -> None:
         self.log = cwd / f"{name}.log"
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(
-                [profilebot_command(), command],
+                [str(executable or profilebot_command()), command],
                 cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
