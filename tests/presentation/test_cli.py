@@ -1,13 +1,14 @@
 """The `profilebot` command's arguments and configuration errors, in-process: one line on
 stderr and exit code 2, before anything slow is imported or started."""
 
+import argparse
 import importlib.metadata
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from presentation.entrypoints.cli import main
+from presentation.entrypoints.cli import _parser, main
 
 SETTINGS = ("BOT_TOKEN", "MONGO_URI", "LOG_LEVEL", "LOG_FORMAT", "TELEGRAM_API_URL", "MONGO_DB")
 
@@ -90,3 +91,21 @@ def test_version_is_pyprojects_as_installed(capsys: pytest.CaptureFixture[str]) 
     assert exit_.value.code == 0
     assert capsys.readouterr().out == f"profilebot {written}\n"
     assert importlib.metadata.version("profilebot") == written
+
+
+def _subcommands() -> list[str]:
+    parser = _parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return list(commands.choices)
+
+
+@pytest.mark.parametrize("command", _subcommands())
+def test_every_command_is_in_the_readmes_table_and_in_running_md(command: str) -> None:
+    root = Path(__file__).parents[2]
+    table = [
+        line for line in (root / "README.md").read_text().splitlines() if line.startswith("| `")
+    ]
+    running = (root / "docs" / "running.md").read_text()
+
+    assert any(f"`{command}" in line.split("|")[1] for line in table), command
+    assert f"profilebot {command}" in running, command
