@@ -113,7 +113,7 @@ def test_on_a_terminal_it_draws_a_progress_bar_instead(
 def test_killed_midway_it_finishes_when_run_again(
     tmp_path: Path, env: dict[str, str], database: Database[Document]
 ) -> None:
-    users = 3000
+    users = 1000
     seed(database, users)
     log = tmp_path / "migrate.log"
     with log.open("wb") as output:
@@ -149,7 +149,7 @@ def test_killed_midway_it_finishes_when_run_again(
 def test_sigterm_stops_it_between_two_batches_with_one_line(
     tmp_path: Path, env: dict[str, str], database: Database[Document]
 ) -> None:
-    users = 3000
+    users = 1000
     seed(database, users)
     process = subprocess.Popen(
         [profilebot_command(), "migrate", "--batch-size", "2"],
