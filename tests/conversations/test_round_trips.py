@@ -1,15 +1,15 @@
 """MongoDB round trips per conversation step, counted with pymongo's command monitoring.
 
 A count is deterministic, so unlike a speed target it may be a test. Budgets, one process
-(`EVENT_ISOLATION=local`): /help 0, /me ≤ 2, every other step ≤ 3. The exact counts pin what
-each step does; a step that changes the conversation writes it once, after its replies,
-recording the update as handled.
+(`EVENT_ISOLATION=local`): /help and /privacy 0, /me and /mydata ≤ 2, every other step ≤ 3.
+The exact counts pin what each step does; a step that changes the conversation writes it
+once, after its replies, recording the update as handled.
 
 Under leases (`EVENT_ISOLATION=mongo`) every step takes its conversation's lease, which is
 also the read of the state, the handled updates and the flood bucket (`findAndModify`), and
 lets it go in the one write that stores the step (`update`): every step ≤ 3, lock and
-duplicate check included, and every update is recorded, read-only ones too; /help, which
-reads nothing, takes no lease and costs 0.
+duplicate check included, and every update is recorded, read-only ones too; /help and
+/privacy, which read nothing, take no lease and cost 0.
 
 Not pinned here: an update that finds a question left open by a step that never wrote its
 conversation (a holder that never released the lease, or another process in one process's
@@ -35,9 +35,12 @@ pytestmark = pytest.mark.mongo
 LOCAL = [
     # (message, expected commands)
     ("/help", []),
+    ("/privacy", []),  # reads nothing either
+    ("/mydata", ["aggregate", "find"]),  # every collection at once + the conversation's state
     ("/me", ["find", "find"]),  # profile (none) + state for the reminder
     ("/start", ["find", "find", "update"]),  # profile (none) + not handled before? + ask
     ("Ada", ["find", "insert", "update"]),  # state + register + end conversation, recorded
+    ("/mydata", ["aggregate", "find"]),  # (the language from the profile it holds)
     ("/me", ["find", "find"]),  # profile + state for the reminder
     ("/start", ["find", "find"]),  # profile + state for the reminder
     ("/rename", ["find", "find", "update"]),  # profile + not handled before? + ask
@@ -60,9 +63,12 @@ RELEASE = ["update"]
 """Let it go: the step's change, the update recorded and the bucket, in one write."""
 LEASED = [
     ("/help", []),  # reads nothing, so takes no lease
+    ("/privacy", []),
+    ("/mydata", [*LEASE, "aggregate", *RELEASE]),  # + every collection at once
     ("/me", [*LEASE, "find", *RELEASE]),  # + profile (none)
     ("/start", [*LEASE, "find", *RELEASE]),  # + profile (none)
     ("Ada", [*LEASE, "insert", *RELEASE]),  # + register
+    ("/mydata", [*LEASE, "aggregate", *RELEASE]),
     ("/me", [*LEASE, "find", *RELEASE]),
     ("/start", [*LEASE, "find", *RELEASE]),
     ("/rename", [*LEASE, "find", *RELEASE]),
@@ -116,7 +122,7 @@ LEASED_BUTTONS = [
 
 
 def local_budget(message: str) -> int:
-    return {"/help": 0, "/me": 2}.get(message, 3)
+    return {"/help": 0, "/privacy": 0, "/me": 2, "/mydata": 2}.get(message, 3)
 
 
 @pytest.mark.parametrize("backend", ["mongo"], indirect=True)
