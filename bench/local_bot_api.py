@@ -2,8 +2,9 @@
 and Telegram's own API is neither reachable nor to be flooded from a benchmark.
 
 `POST /bot<token>/<method>`: getMe answers a bot user, getWebhookInfo an empty backlog,
-sendMessage a sent message, anything else `true` (setMyCommands at start-up). It keeps
-the texts sent, so the bench can tell replies from apologies.
+sendMessage a sent message, sendDocument (multipart/form-data, as Telegram takes it) a sent
+message carrying the file, anything else `true` (setMyCommands at start-up). It keeps the
+texts sent, so the bench can tell replies from apologies, and the files sent.
 """
 
 import asyncio
@@ -13,6 +14,7 @@ import time
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from infrastructure.embedded_mongo import free_loopback_port
 
@@ -26,6 +28,8 @@ class LocalBotApi:
         self.port = free_loopback_port()
         self.replies: list[str] = []
         """Every sendMessage text, in arrival order."""
+        self.documents: list[tuple[str, bytes]] = []
+        """Every sendDocument file, its name and content, in arrival order."""
         self._message_ids = itertools.count(1)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -65,14 +69,28 @@ class LocalBotApi:
             result = {"id": bot_id, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
         elif method == "getwebhookinfo":
             result = {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
-        elif method == "sendmessage":
+        elif method in ("sendmessage", "senddocument"):
             params = await request.post()
-            text = str(params["text"])
-            self.replies.append(text)
             result = {
                 "message_id": next(self._message_ids),
                 "date": int(time.time()),
                 "chat": {"id": int(str(params["chat_id"])), "type": "private"},
-                "text": text,
             }
+            if method == "sendmessage":
+                self.replies.append(str(params["text"]))
+                result["text"] = str(params["text"])
+            else:
+                result |= self._document(params)
         return web.json_response({"ok": True, "result": result})
+
+    def _document(self, params: MultiDictProxy[Any]) -> dict[str, Any]:
+        """Keep the file (the `document` part, or the part its `attach://<name>` names)."""
+        field = params.get("document")
+        name = str(field).removeprefix("attach://")
+        upload = field if isinstance(field, web.FileField) else params.get(name)
+        if not isinstance(upload, web.FileField):
+            return {}
+        self.documents.append((upload.filename, upload.file.read()))
+        caption = {"caption": str(params["caption"])} if "caption" in params else {}
+        document = {"file_id": "f", "file_unique_id": "f", "file_name": upload.filename}
+        return {"document": document} | caption

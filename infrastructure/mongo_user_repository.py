@@ -60,6 +60,11 @@ class MongoUserRepository:
         self._users: Collection[Document] = database[collection]
         self._executor = executor
 
+    @property
+    def collection(self) -> Collection[Document]:
+        """Where the users' documents are (a user's own are those with their `telegram_id`)."""
+        return self._users
+
     def create_indexes(self) -> None:
         """The unique index on the Telegram id; a no-op when it already exists. Blocking:
         called once at start-up, before any update is handled."""

@@ -122,6 +122,16 @@ class MongoFSMStorage(BaseStorage):
     def document_id(self, key: StorageKey) -> str:
         return self._keys.build(key)
 
+    @property
+    def state_ttl(self) -> timedelta:
+        """How long a state outlives the conversation's last write."""
+        return self._ttl
+
+    @property
+    def kept_for(self) -> timedelta:
+        """How long a document outlives its last write, until the TTL index removes it."""
+        return self._kept_for
+
     async def read(self, key: StorageKey) -> Snapshot:
         document_id = self.document_id(key)
         memory = self._trusted_memory()

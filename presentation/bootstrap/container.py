@@ -13,6 +13,7 @@ from dependency_injector import containers, providers
 
 from application.choose_language import ChooseLanguage
 from application.clock import Clock
+from application.export_personal_data import ExportPersonalData
 from application.forget_user import ForgetUser
 from application.register_user import RegisterUser
 from application.rename_user import RenameUser
@@ -28,6 +29,7 @@ from infrastructure.mongo_executor import MongoExecutor, open_mongo_executor
 from infrastructure.mongo_indexes import create_indexes
 from infrastructure.mongo_poller_lease import MongoPollerLease
 from infrastructure.mongo_user_repository import MongoUserRepository
+from infrastructure.personal_data import MongoPersonalData
 from infrastructure.settings import Settings
 from infrastructure.startup_error import StartupError
 from presentation.bootstrap.metrics import Metrics
@@ -67,9 +69,10 @@ def _bot_token(settings: Settings) -> str:
     return settings.bot_token.get_secret_value()
 
 
-def _bot_id(settings: Settings) -> int:
-    """The bot's id, the part of its token before the colon: names the bot's poller lease."""
-    return int(_bot_token(settings).split(":", 1)[0])
+def _bot_id(token: str) -> int:
+    """The bot's id, the part of its token before the colon: names the bot's poller lease
+    and is part of each conversation's key."""
+    return int(token.split(":", 1)[0])
 
 
 def _watched_admission(at_once: int, metrics: Metrics) -> StorageAdmission:
@@ -96,6 +99,7 @@ class MongoStorage(containers.DeclarativeContainer):
     metrics = providers.Dependency(instance_of=Metrics)
     isolation = providers.Dependency(instance_of=str)
     """`local` (one process serves each user) or `mongo` (conversation leases)."""
+    bot_id = providers.Dependency(instance_of=int)
 
     # Gateways
     embedded_mongo = providers.Singleton(
@@ -144,10 +148,14 @@ class MongoStorage(containers.DeclarativeContainer):
         observer=metrics,
     )
     poller_lease = providers.Singleton(
-        MongoPollerLease,
-        database=database,
+        MongoPollerLease, database=database, executor=executor, bot_id=bot_id
+    )
+    personal_data = providers.Singleton(
+        MongoPersonalData,
+        users=user_repository,
+        conversations=fsm_storage,
         executor=executor,
-        bot_id=providers.Callable(_bot_id, settings=settings),
+        bot_id=bot_id,
     )
     ping = providers.Singleton(MongoPing, client=client, executor=executor)
     ready = providers.Resource(
@@ -171,11 +179,20 @@ class Container(containers.DeclarativeContainer):
 
     metrics = providers.Singleton(Metrics)
 
+    # Telegram's bot token (its id names the bot's documents)
+    bot_token = providers.Callable(_bot_token, settings=settings)
+    bot_id = providers.Callable(_bot_id, token=bot_token)
+
     # Storage
     isolation = providers.Callable(_isolation, settings=settings, mode=mode)
     """`local` or `mongo`: how one user's updates are kept one at a time."""
     storage = providers.Container(
-        MongoStorage, settings=settings, clock=clock, metrics=metrics, isolation=isolation
+        MongoStorage,
+        settings=settings,
+        clock=clock,
+        metrics=metrics,
+        isolation=isolation,
+        bot_id=bot_id,
     )
 
     # Use cases (handlers ask for them by these names)
@@ -184,9 +201,13 @@ class Container(containers.DeclarativeContainer):
     rename_user = providers.Factory(RenameUser, users=storage.user_repository, clock=clock)
     forget_user = providers.Factory(ForgetUser, users=storage.user_repository)
     choose_language = providers.Factory(ChooseLanguage, users=storage.user_repository, clock=clock)
+    export_personal_data = providers.Factory(
+        ExportPersonalData, data=storage.personal_data, clock=clock
+    )
+    retention = storage.personal_data.provided.retention.call()
+    """How long what is kept about a user is kept (`/privacy` says it)."""
 
     # Telegram
-    bot_token = providers.Callable(_bot_token, settings=settings)
     bot_session = providers.Singleton(
         telegram_session,
         api_url=settings.provided.telegram_api_url,

@@ -9,11 +9,12 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from aiogram.enums import ChatType
-from aiogram.methods import AnswerCallbackQuery, SendMessage, TelegramMethod
-from aiogram.types import CallbackQuery, Chat, Message, Update, User
+from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage, TelegramMethod
+from aiogram.types import BufferedInputFile, CallbackQuery, Chat, Message, Update, User
 from dependency_injector import providers
 
 from presentation.bootstrap.container import Container
@@ -120,13 +121,28 @@ class _Output:
 
 
 def _shown_to_user(method: TelegramMethod[Any]) -> str | None:
-    """What Telegram shows of a request: a message's text, or a pressed button's answer,
-    shown briefly over the chat (here in parentheses)."""
+    """What Telegram shows of a request: a message's text, a file (here saved, and where
+    said), or a pressed button's answer, shown briefly over the chat (here in parentheses)."""
     if isinstance(method, SendMessage):
         return method.text
+    if isinstance(method, SendDocument):
+        return "\n".join(filter(None, [method.caption, _saved(method, Path.cwd())]))
     if isinstance(method, AnswerCallbackQuery) and method.text:
         return f"({method.text})"
     return None
+
+
+def _saved(method: SendDocument, folder: Path) -> str:
+    """Write the file the bot sent into `folder`, under its name; where it went, in brackets."""
+    sent = method.document
+    if not isinstance(sent, BufferedInputFile):
+        return "[a file that is not kept here]"
+    path = folder.resolve() / Path(sent.filename or "file").name
+    try:
+        path.write_bytes(sent.data)
+    except OSError as error:
+        return f"[file {path.name} not saved: {error.strerror}]"
+    return f"[file saved: {path}]"
 
 
 def _update_for(line: str, choice: Choice | None, update_id: int, sender: User) -> Update:

@@ -25,6 +25,11 @@ from dependency_injector.wiring import Provide, inject
 
 from application.choose_language import ChooseLanguage, ChooseLanguageRequest
 from application.errors import StorageUnavailable, UserAlreadyRegistered, UserNotRegistered
+from application.export_personal_data import (
+    ExportPersonalData,
+    ExportPersonalDataRequest,
+    PersonalDataExport,
+)
 from application.forget_user import ForgetUser, ForgetUserRequest
 from application.profile import UserProfile
 from application.register_user import RegisterUser, RegisterUserRequest
@@ -197,6 +202,16 @@ class You:
         self._spoken = code
         self._language.speak(code)
         return profile
+
+    @inject
+    async def personal_data(
+        self, export: ExportPersonalData = Provide["export_personal_data"]
+    ) -> PersonalDataExport:
+        """Everything kept about the user (registered or not), settled in the language of
+        the profile it holds."""
+        exported = await export.execute(ExportPersonalDataRequest(user_id=self.id))
+        await self._settle(exported.profile)
+        return exported
 
     async def end_conversation(self) -> None:
         """Clear the conversation, keeping a language chosen without a profile."""
