@@ -14,7 +14,7 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Self
 
@@ -56,6 +56,8 @@ class Snapshot:
     data: Mapping[str, Any] = field(default_factory=dict)
     handled: frozenset[int] = frozenset()
     written_here: bool = True
+    remembered: bool = False
+    """Read from this process's memory (`RememberedConversations`), not from MongoDB."""
     """Whether this storage object (this process) made the last write."""
 
     @classmethod
@@ -137,7 +139,7 @@ class MongoFSMStorage(BaseStorage):
         memory = self._trusted_memory()
         mine = None if memory is None else memory.get(document_id)
         if mine is not None:
-            return self.snapshot(mine)
+            return replace(self.snapshot(mine), remembered=True)
         document = await self.executor.run(self.collection.find_one, {"_id": document_id}, READ)
         self._remember(document_id, document)
         return self.snapshot(document)
@@ -148,10 +150,14 @@ class MongoFSMStorage(BaseStorage):
         state: str | None,
         data: Mapping[str, Any] | None,
         handled: int | None,
+        *,
+        after_remembered: bool = False,
     ) -> None:
         """One write: `state`, `data` unless None, and update `handled` recorded as done
-        (conditionally: `RequestAlreadyHandled` if it already was)."""
-        await self._write(key, self.change(state, data), handled)
+        (conditionally: `RequestAlreadyHandled` if it already was). `after_remembered`: the
+        update read the conversation from memory; the write checks that it was still the
+        last word."""
+        await self._write(key, self.change(state, data), handled, after_remembered)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
@@ -197,9 +203,14 @@ class MongoFSMStorage(BaseStorage):
     def _alive(self) -> Document:
         return {"$gt": [{"$ifNull": ["$state_expires_at", "$expires_at"]}, self._clock()]}
 
-    async def _write(self, key: StorageKey, fields: Document, handled: int | None) -> None:
+    async def _write(
+        self,
+        key: StorageKey,
+        fields: Document,
+        handled: int | None,
+        remembered: bool = False,
+    ) -> None:
         document_id = self.document_id(key)
-        remembered = self.remembered is not None and self.remembered.get(document_id)
         alive = self._alive()
         update: Document = {
             # An expired conversation (not yet removed) starts afresh.

@@ -86,6 +86,15 @@ def _isolation(settings: Settings, mode: str) -> str:
     return settings.isolation_for(mode)
 
 
+def _conversation_memory(settings: Settings, mode: str) -> str:
+    """`kept` where one process is known to serve its users alone: a poller (which forgets
+    them whenever it takes or loses the poller lease) or a terminal chat, in one process's
+    mode. Not a webhook: nothing tells a replica that another one serves too (a rolling
+    deploy), so it reads every conversation."""
+    alone = settings.isolation_for(mode) == "local" and mode in ("polling", "chat")
+    return "kept" if alone else "none"
+
+
 class MongoStorage(containers.DeclarativeContainer):
     """Users and conversations in MongoDB, on one client and one executor.
 
@@ -97,8 +106,9 @@ class MongoStorage(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clock: providers.Dependency[Clock] = providers.Dependency()
     metrics = providers.Dependency(instance_of=Metrics)
-    isolation = providers.Dependency(instance_of=str)
-    """`local` (one process serves each user) or `mongo` (conversation leases)."""
+    memory = providers.Dependency(instance_of=str)
+    """`kept` (conversations remembered: one process, which knows it serves alone) or
+    `none`."""
     bot_id = providers.Dependency(instance_of=int)
 
     # Gateways
@@ -124,9 +134,9 @@ class MongoStorage(containers.DeclarativeContainer):
 
     # Only while it alone serves each user may a process answer from what it wrote.
     remembered = providers.Selector(
-        isolation,
-        local=providers.Singleton(RememberedConversations),
-        mongo=providers.Object(None),
+        memory,
+        kept=providers.Singleton(RememberedConversations),
+        none=providers.Object(None),
     )
 
     # Adapters
@@ -191,7 +201,7 @@ class Container(containers.DeclarativeContainer):
         settings=settings,
         clock=clock,
         metrics=metrics,
-        isolation=isolation,
+        memory=providers.Callable(_conversation_memory, settings=settings, mode=mode),
         bot_id=bot_id,
     )
 

@@ -79,15 +79,16 @@ async def test_a_conversation_another_process_wrote_is_read_from_mongodb(
     assert executor.calls == ["find_one", "find_one"]  # not its own: never taken on trust
 
 
-async def test_a_write_after_another_process_wrote_is_noticed_and_the_memory_dropped(
+async def test_a_write_after_a_remembered_read_notices_that_another_process_wrote_since(
     database: Database[Document], executor: CountedExecutor, caplog: pytest.LogCaptureFixture
 ) -> None:
     storage, other = _storage(database, executor), _storage(database, executor)
     await storage.write(KEY, "asking", {}, handled=1)
     await other.write(KEY, "asked elsewhere", {"there": True}, handled=2)
+    assert (await storage.read(KEY)).remembered  # stale: what it wrote, not what is there
 
     with caplog.at_level(logging.WARNING):
-        await storage.write(KEY, None, {}, handled=3)
+        await storage.write(KEY, None, {}, handled=3, after_remembered=True)
 
     assert "written by another process since" in caplog.text
     [document] = database["fsm_states"].find()

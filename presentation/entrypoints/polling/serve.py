@@ -41,11 +41,17 @@ async def run_polling(container: Container) -> None:
     """
     settings = container.settings()
     metrics = container.metrics()
+    forget_remembered = _forget_remembered(container)
+
+    def lost() -> None:
+        metrics.count_lease_lost("poller")
+        forget_remembered()
+
     keeper = LeaseKeeper(
         container.storage.poller_lease(),
         settings.poller_lease_seconds,
-        on_lost=lambda: metrics.count_lease_lost("poller"),
-        on_acquired=_forget_remembered(container),
+        on_lost=lost,
+        on_acquired=forget_remembered,
     )
     # Leaving the block closes the Bot API session, after the in-flight handlers replied.
     async with container.bot() as bot, AsyncExitStack() as serving:
@@ -121,8 +127,9 @@ async def _poll_until_stopped_or_lost(
 
 
 def _forget_remembered(container: Container) -> Callable[[], None]:
-    """Another poller may have served this process's users since it last polled: what it
-    remembers of their conversations is asked of MongoDB afresh."""
+    """Once the lease is lost, another poller may serve this process's users: what it
+    remembers of their conversations is asked of MongoDB afresh, by the updates still in
+    progress here and after it takes the lease again."""
     remembered = container.storage.remembered()
     return (lambda: None) if remembered is None else remembered.forget_all
 

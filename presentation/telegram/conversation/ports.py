@@ -27,6 +27,11 @@ class ConversationSnapshot(Protocol):
         ...
 
     @property
+    def remembered(self) -> bool:
+        """Read from this process's memory of what it wrote last, not from the storage."""
+        ...
+
+    @property
     def written_here(self) -> bool:
         """Whether this process wrote it last (if not, a process that died may have left
         it as it was before a step whose effect happened)."""
@@ -45,9 +50,12 @@ class ConversationStore(Protocol):
         state: str | None,
         data: Mapping[str, Any] | None,
         handled: int | None,
+        *,
+        after_remembered: bool = False,
     ) -> None:
         """Store `state` (and `data`, unless None) in one write that also records update
-        `handled` as done. Raises `RequestAlreadyHandled` if it was already recorded."""
+        `handled` as done. Raises `RequestAlreadyHandled` if it was already recorded.
+        `after_remembered`: the update's read came from memory (`remembered`)."""
         ...
 
 
