@@ -1,5 +1,5 @@
 """`profilebot migrate` as an operator runs it: what it prints on a terminal and off one, a
-dry run, a run killed or stopped midway and run again, a database it cannot reach."""
+dry run, a run killed, stopped or failed midway and run again, a database it cannot reach."""
 
 import os
 import re
@@ -14,6 +14,7 @@ from infrastructure.embedded_mongo import EmbeddedMongo, free_loopback_port
 from infrastructure.migration import UPGRADES
 from infrastructure.mongo_client import Document
 from infrastructure.schema import SCHEMA_VERSION, older
+from tests.conftest import FailPoints
 from tests.e2e.profilebot_process import clean_env, profilebot_command, run, wait_until
 from tests.e2e.terminal import Terminal
 from tests.version_1 import version_1_documents
@@ -204,3 +205,21 @@ def test_without_mongo_uri_it_migrates_the_embedded_servers_data(tmp_path: Path)
         for u in UPGRADES
     ]
     assert (tmp_path / "mongo").is_dir()
+
+
+def test_a_mongodb_failure_midway_is_one_line_and_exit_1(
+    tmp_path: Path, env: dict[str, str], database: Database[Document], fail_points: FailPoints
+) -> None:
+    seed(database)
+    fail_points.fail(["update"], times=1, errorCode=2)  # BadValue: not retried
+
+    failed = run(["migrate"], tmp_path, env)
+    again = run(["migrate"], tmp_path, env)
+
+    assert failed.returncode == 1
+    assert failed.stderr.splitlines() == [
+        "profilebot: the migration stopped: MongoDB failed (OperationFailure) after 0 documents"
+        " were upgraded; nothing is half done: run it again to carry on"
+    ]
+    assert again.returncode == 0, again.stderr
+    assert old(database) == {"users": 0, "fsm_states": 0, "leases": 0}
