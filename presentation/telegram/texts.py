@@ -250,8 +250,10 @@ def stored_fields() -> dict[str, dict[str, str]]:
     """What each stored field is, by collection; a field of a conversation's `data` as
     `data.<name>`. A test walks the database and names any field stored without one."""
     milliseconds = _("milliseconds since 1970, by the database's clock")
+    version = _("The shape this record is stored in, so that a newer bot can upgrade it.")
     return {
         "users": {
+            "schema_version": version,
             "_id": _("The document's id, made by the database."),
             "telegram_id": _("Your Telegram user id."),
             "name": _("The name you gave me."),
@@ -269,6 +271,17 @@ def stored_fields() -> dict[str, dict[str, str]]:
             "forgotten_at": _("When you deleted your profile (UTC)."),
         },
         "fsm_states": {
+            "schema_version": version,
+            "released_ms": _(
+                "When a copy of the bot last let the conversation go ({clock})."
+            ).format(clock=milliseconds),
+            "released_with": _(
+                "The removal time that copy wrote then, to tell whether anything wrote after it."
+            ),
+            "taken_after": _(
+                "The removal time found when the conversation was last taken, to compare with"
+                " the one above."
+            ),
             "_id": _(
                 "Names the conversation: “fsm”, this bot's id, the chat's id, your user id"
                 " and “default”."

@@ -76,7 +76,13 @@ async def test_a_deleted_user_has_only_the_record_of_the_deletion_and_no_profile
     stored = await _personal_data(database, executor).stored_about(UserId(ADA))
 
     assert stored.user is None
-    assert set(stored.records[0].fields) == {"_id", "telegram_id", "answered_by", "forgotten_at"}
+    assert set(stored.records[0].fields) == {
+        "_id",
+        "telegram_id",
+        "answered_by",
+        "forgotten_at",
+        "schema_version",
+    }
 
 
 @pytest.mark.parametrize(
