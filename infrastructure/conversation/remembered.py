@@ -1,12 +1,12 @@
 """The conversations this process wrote last, kept in memory so that the user's next update
 need not ask MongoDB for what the process itself just wrote.
 
-Only for one process serving each user (`EVENT_ISOLATION=local`), where nobody else writes
-a user's conversation. Even then it is not taken on trust: a write that follows a
-remembered read is conditional on this process still being the last writer
-(`MongoFSMStorage`), so a conversation another process changed meanwhile (a standby that
-took over while this one stalled) is noticed, not overwritten blindly. A poller that
-(re)gains its lease forgets everything first (`forget_all`).
+Only where one process knows it serves its users alone (`EVENT_ISOLATION=local` and a
+poller, which forgets everything whenever it takes or loses the poller lease, or the
+terminal chat), where nobody else writes a user's conversation. Even then it is not taken
+on trust: a write that follows a remembered read is conditional on this process still
+being the last writer (`MongoFSMStorage`), so a conversation another process changed
+meanwhile is noticed and logged (the step decided on it is not undone).
 
 Bounded: the least recently used conversation goes first, so memory stays flat however
 many users the bot has; a forgotten one costs one read, as before.
@@ -18,7 +18,8 @@ from typing import Final
 from infrastructure.mongo_client import Document
 
 REMEMBERED_CONVERSATIONS: Final = 10_000
-"""Conversations kept at most: a few MB; users active within minutes, on a busy bot."""
+"""Conversations kept at most: users active within minutes, on a busy bot. Measured with
+tracemalloc: 7 MB with one handled update id per document, 47 MB with the 100 kept."""
 
 
 class RememberedConversations:

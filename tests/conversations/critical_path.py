@@ -4,9 +4,11 @@ Calls the event loop submits to the executor before it sees any of them return g
 together: one round. The first return seen closes the round; a call submitted after it may
 depend on it, so it starts the next. Told by the loop's own order of events, not by timing,
 so the count is the same on any machine: calls gathered in one step are all submitted
-before the loop runs the callback of any that returned.
+before the loop runs the callback of any that returned. Commands sent inside one call (a
+driver's retry, an upsert tried again without upsert) count as that call's round.
 """
 
+import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -26,10 +28,12 @@ class RoundLog(CommandLog):
     def __init__(self) -> None:
         super().__init__()
         self.rounds: list[int] = []
+        self._pairs = threading.Lock()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        super().started(event)
-        self.rounds.append(_ROUND.get())  # the executor runs calls in a copy of the context
+        with self._pairs:  # listeners run in the executor's threads: keep the lists paired
+            super().started(event)
+            self.rounds.append(_ROUND.get())  # calls run in a copy of the caller's context
 
 
 class CountedRounds:

@@ -16,6 +16,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
 
 from application.errors import StorageUnavailable
+from infrastructure import mongo_lease
 from infrastructure.conversation.errors import ConversationBusy, ConversationLost
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.settings import Settings
@@ -493,14 +494,17 @@ async def test_an_unwritten_step_that_could_not_be_looked_up_is_looked_up_by_the
     assert await b.feed(local_update(5, ADA, "thanks!")) == [texts.unknown_input("thanks!")]
 
 
+@pytest.mark.parametrize("retry_seconds", [None, 1.0], ids=["at-once", "after-a-backoff"])
 async def test_a_profile_read_sent_with_the_lease_never_misses_the_holders_rename(
-    processes: tuple[Process, Process], monkeypatch: pytest.MonkeyPatch
+    processes: tuple[Process, Process], monkeypatch: pytest.MonkeyPatch, retry_seconds: float | None
 ) -> None:
     """`b`'s /me reads the profile while taking the lease, and that read lands while `a`
     holds the lease, before `a`'s rename: once `a` lets go, `b` must read it again. (Both
     processes' handlers use the last started container's use cases, `b`'s: wiring is per
     module.)"""
     a, b = processes
+    if retry_seconds is not None:  # b's lease taken long after its read, on its next try
+        monkeypatch.setattr(mongo_lease, "FIRST_RETRY_SECONDS", retry_seconds)
     users = b.container.storage.user_repository()
     for update in _updates(1, "/start", "Ada", "/rename"):
         await a.feed(update)
