@@ -8,6 +8,7 @@ from typing import Any, Literal, TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
+from infrastructure.mongo_client import any_client_open
 from infrastructure.secrets import redact
 from presentation.telegram.middlewares.update_log import current_update_id
 
@@ -89,10 +90,14 @@ class UpdateIdFilter(logging.Filter):
 class OneLineBackgroundErrors(logging.Filter):
     """pymongo logs each failed attempt of its background connection upkeep at ERROR with a
     full traceback. During an outage that floods the log with tracebacks that say nothing
-    the apologies' warnings do not; here each is one WARNING line with the error."""
+    the apologies' warnings do not; here each is one WARNING line with the error. Once the
+    process's clients are closed, such a failure (a last attempt of a closed client's
+    thread, against a server stopping after it) is dropped."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
+        if error is not None and not any_client_open():
+            return False
         if error is not None:
             record.msg = "MongoDB background connection upkeep failed: %s: %s"
             record.args = (type(error).__name__, error)
