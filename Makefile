@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP := PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m pip install --quiet \
 	--disable-pip-version-check --constraint constraints.txt
 
-.PHONY: run test check pytest bench image-test clean
+.PHONY: run test check pytest bench image-test ops-test clean
 
 run: $(VENV)/.run-installed
 	$(BIN)/profilebot run
@@ -32,6 +32,11 @@ bench: $(VENV)/.dev-installed
 # image, and runs it against SecantusDB (see tests/image/check_image.py). Not part of `test`.
 image-test: $(VENV)/.dev-installed
 	$(BIN)/python -m tests.image.check_image
+
+# Minutes; installs Debian's prometheus package if missing (root): a real Prometheus scrapes
+# a webhook and a polling bot and checks the alerts and the dashboard (tests/ops/check_ops.py).
+ops-test: $(VENV)/.dev-installed
+	$(BIN)/python -m tests.ops.check_ops
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

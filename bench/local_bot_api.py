@@ -1,11 +1,12 @@
 """A minimal Bot API on 127.0.0.1 for bot processes the bench starts: they reply over HTTP,
 and Telegram's own API is neither reachable nor to be flooded from a benchmark.
 
-`POST /bot<token>/<method>`: getMe answers a bot user, sendMessage a sent message,
-getUpdates long-polls the updates users `say` (as Telegram does: an `offset` confirms every
-earlier update, and the unconfirmed ones come back, at most `limit` at a time), anything
-else `true` (setMyCommands at start-up). It keeps the texts sent, so the bench can tell
-replies from apologies.
+`POST /bot<token>/<method>`: getMe answers a bot user, getWebhookInfo an empty backlog,
+sendMessage a sent message, sendDocument (multipart/form-data, as Telegram takes it) a sent
+message carrying the file, getUpdates long-polls the updates users `say` (as Telegram does: an
+`offset` confirms every earlier update, and the unconfirmed ones come back, at most `limit` at
+a time), anything else `true` (setMyCommands at start-up). It keeps the texts sent, so the
+bench can tell replies from apologies, and the files sent.
 
 Users are driven on this server's own loop (`run`): `say` sends a message (to getUpdates, or
 to a webhook) and waits for the bot's next message to that chat.
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from bench.webhook_delivery import text_update
 from infrastructure.embedded_mongo import free_loopback_port
@@ -54,6 +56,8 @@ class LocalBotApi:
         """Every sendMessage text, in arrival order."""
         self.polled = threading.Event()
         """Set by the first getUpdates: a polling bot is serving."""
+        self.documents: list[tuple[str, bytes]] = []
+        """Every sendDocument file, its name and content, in arrival order."""
         self._message_ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._updates: collections.deque[dict[str, Any]] = collections.deque()
@@ -146,18 +150,23 @@ class LocalBotApi:
         if method == "getme":
             bot_id = int(self.token.split(":", 1)[0])
             result = {"id": bot_id, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
-        elif method == "sendmessage":
+        elif method == "getwebhookinfo":
+            result = {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        elif method in ("sendmessage", "senddocument"):
             params = await request.post()
-            text = str(params["text"])
             chat_id = int(str(params["chat_id"]))
-            self.replies.append(text)
-            self._inboxes.setdefault(chat_id, asyncio.Queue()).put_nowait(text)
             result = {
                 "message_id": next(self._message_ids),
                 "date": int(time.time()),
                 "chat": {"id": chat_id, "type": "private"},
-                "text": text,
             }
+            if method == "sendmessage":
+                text = str(params["text"])
+                self.replies.append(text)
+                self._inboxes.setdefault(chat_id, asyncio.Queue()).put_nowait(text)
+                result["text"] = text
+            else:
+                result |= self._document(params)
         elif method == "getupdates":
             self.polled.set()
             params = await request.post()
@@ -177,3 +186,15 @@ class LocalBotApi:
                 async with asyncio.timeout(wait):
                     await self._queued.wait()
         return list(itertools.islice(self._updates, min(limit, MAX_UPDATES)))
+
+    def _document(self, params: MultiDictProxy[Any]) -> dict[str, Any]:
+        """Keep the file (the `document` part, or the part its `attach://<name>` names)."""
+        field = params.get("document")
+        name = str(field).removeprefix("attach://")
+        upload = field if isinstance(field, web.FileField) else params.get(name)
+        if not isinstance(upload, web.FileField):
+            return {}
+        self.documents.append((upload.filename, upload.file.read()))
+        caption = {"caption": str(params["caption"])} if "caption" in params else {}
+        document = {"file_id": "f", "file_unique_id": "f", "file_name": upload.filename}
+        return {"document": document} | caption

@@ -28,6 +28,8 @@ class Mode:
     """How long the in-process responsiveness load runs."""
     webhook_levels: tuple[int, ...]
     """Users at once for the webhook scaling comparison."""
+    chat_exits: int
+    """Piped terminal chats timed from answer to exit; the median is reported."""
 
 
 FULL = Mode(
@@ -42,6 +44,7 @@ FULL = Mode(
     served=(1_000, 5_000),
     load_seconds=6.0,
     webhook_levels=(8, 32),
+    chat_exits=5,
 )
 QUICK = Mode(
     "quick",
@@ -55,6 +58,7 @@ QUICK = Mode(
     served=(200, 1_000),
     load_seconds=2.0,
     webhook_levels=(8,),
+    chat_exits=2,
 )
 
 

@@ -457,6 +457,33 @@ def growth(found: Row, results: Results) -> Rendered:
     return lines, targets
 
 
+def chat_exit(found: Row, results: Results) -> Rendered:
+    lines = [
+        "",
+        "## The terminal chat's exit",
+        "",
+        "`printf '/help\\n' | profilebot chat`, the installed command without any configuration"
+        " (so on the embedded server), each run in a fresh folder. The clock runs from the"
+        " answer's first byte on stdout to the process's exit: the executor, the client and the"
+        " embedded server stopping with its data flushed, then the interpreter's way out."
+        f" Median of {found['runs']} runs.",
+        "",
+        row("", "seconds"),
+        rule(2),
+        row("launch → answer", f"{found['launch_to_answer_s']:.2f}"),
+        row("answer → exit", f"{found['answer_to_exit_s']:.2f}"),
+        row("answer → exit, slowest run", f"{found['slowest_answer_to_exit_s']:.2f}"),
+    ]
+    return lines, [
+        Target(
+            "5: piped chat, answer → exit",
+            f"{found['answer_to_exit_s']:.2f} s",
+            f"≤ {found['target_s']:g} s",
+            found["met"],
+        )
+    ]
+
+
 def steps(found: Row, results: Results) -> Rendered:
     local, mongo = found["local"], found["mongo"]
     lines = [

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    chat_exit,
     driver_ceiling,
     growth,
     http_path,
@@ -60,6 +61,16 @@ class Section:
     """Its part of results.md, and the targets it judges."""
     needs: tuple[str, ...] = ()
     """Sections whose results this one's measurement uses."""
+
+
+def _chat_exit(results: Results, chosen: mode.Mode) -> Row:
+    found = chat_exit.chat_exit(chosen.chat_exits)
+    say(
+        f"  answer -> exit: median {found['answer_to_exit_s']:.2f} s"
+        f" (slowest {found['slowest_answer_to_exit_s']:.2f} s);"
+        f" launch -> answer: median {found['launch_to_answer_s']:.2f} s"
+    )
+    return found
 
 
 def _steps(results: Results, _: mode.Mode) -> Row:
@@ -138,6 +149,12 @@ SECTIONS = [
         "Growth: users stored, users served",
         lambda _, chosen: growth.measure(chosen, say),
         report.growth,
+    ),
+    Section(
+        "chat_exit",
+        "The terminal chat: `printf '/help\\n' | profilebot chat`, answer to exit",
+        _chat_exit,
+        report.chat_exit,
     ),
     Section("steps", "Round trips per step, in process (command monitoring)", _steps, report.steps),
     Section(

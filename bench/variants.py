@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -64,12 +64,24 @@ class AsyncClientExecutor:
                     return False
                 return True
             if call is upsert_unless_handled:
-                states, query, update = args
+                states, query, update, projection = args
+                written_to = self._db[states.name]
+                pipeline = [{"$set": update}]
                 try:
-                    await self._db[states.name].update_one(query, [{"$set": update}], upsert=True)
+                    written = await written_to.find_one_and_update(
+                        query,
+                        pipeline,
+                        projection,
+                        upsert=True,
+                        return_document=ReturnDocument.AFTER,
+                    )
                 except DuplicateKeyError:
-                    return False
-                return True
+                    written = None
+                if written is None:
+                    written = await written_to.find_one_and_update(
+                        query, pipeline, projection, return_document=ReturnDocument.AFTER
+                    )
+                return written
             assert isinstance(owner, Collection), call
             return await getattr(self._db[owner.name], call.__name__)(*args, **kwargs)
         except PyMongoError as error:

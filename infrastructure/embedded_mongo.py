@@ -45,6 +45,7 @@ HANDOVER_SECONDS = 15.0
 held: a bot killed a moment ago leaves its server flushing that folder (the kernel sent it
 SIGTERM), and a bot started meanwhile must wait for it, not fail."""
 _RELAUNCH_PAUSE_SECONDS = 0.5
+_KNOCK_INTERVAL_SECONDS = 0.02
 
 _PR_SET_PDEATHSIG = 1
 _SIGKILL = int(signal.SIGKILL)
@@ -119,8 +120,8 @@ class EmbeddedMongo:
             self._stop_requested = True
             process, self._process = self._process, None
         if process is not None and process.poll() is None:
-            _end(process, timeout_seconds)
-            log.info("stopped embedded MongoDB")
+            code = _end(process, timeout_seconds, self.port)
+            log.info("stopped embedded MongoDB (pid %d, %s)", process.pid, describe_exit(code))
         watchdog = self._watchdog
         if watchdog is not None and watchdog is not threading.current_thread():
             watchdog.join(timeout_seconds)
@@ -213,7 +214,7 @@ class EmbeddedMongo:
             if _listens(process.pid, self.port):
                 return
             time.sleep(0.05)
-        _end(process, 10.0)
+        _end(process, 10.0, self.port)
         raise StartupError(
             f"the embedded MongoDB server did not start within {timeout_seconds:g} s;"
             f" its log: {self.log_file}"
@@ -290,7 +291,7 @@ class EmbeddedMongo:
                 return
             process, self._process = self._process, None
         if process is not None and process.poll() is None:
-            _end(process, 10.0)
+            _end(process, 10.0, self.port)
         log.error("%s", reason)
         if self._on_lost is not None:
             self._on_lost(reason)
@@ -419,15 +420,38 @@ def _socket_inodes(pid: int) -> set[int]:
     return found
 
 
-def _end(process: subprocess.Popen[bytes], timeout_seconds: float) -> None:
-    """SIGTERM (the server flushes its data), then SIGKILL if it will not stop in time."""
+def _end(process: subprocess.Popen[bytes], timeout_seconds: float, port: int) -> int:
+    """SIGTERM (the server flushes its data), then SIGKILL if it will not stop in time;
+    the exit code."""
     process.terminate()
     try:
-        process.wait(timeout_seconds)
+        _wait_knocking(process, timeout_seconds, port)
     except subprocess.TimeoutExpired:
         log.warning("embedded MongoDB did not stop in %g s; killing it", timeout_seconds)
         process.kill()
-        process.wait()
+    return process.wait()
+
+
+def _wait_knocking(process: subprocess.Popen[bytes], timeout_seconds: float, port: int) -> None:
+    """Wait for a server told to stop, connecting to its port now and then until it exits.
+
+    Its stop closes the listening socket and then joins the thread blocked accepting on it,
+    for up to 2 s. On Linux closing a socket does not wake an `accept` blocked on it, so an
+    idle server would spend those 2 s doing nothing; a connection does wake it, and the
+    thread, seeing the stop, ends. A knock that comes before the server saw the signal is
+    an ordinary connection, closed at once; the next one wakes it.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            process.wait(max(0.0, min(_KNOCK_INTERVAL_SECONDS, deadline - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+        else:
+            return
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), 0.2):
+            pass
 
 
 def _die_with_parent() -> None:

@@ -24,15 +24,28 @@ log = logging.getLogger(__name__)
 CODEC_OPTIONS: CodecOptions[Document] = CodecOptions(tz_aware=True, tzinfo=UTC)
 
 
+_open_clients: set[int] = set()
+"""Clients `open_mongo_client` opened and has not closed yet, in this process (by id)."""
+
+
+def any_client_open() -> bool:
+    """False once every client is closed: a closed client's background thread may still
+    make one last connection attempt (it checks for shutdown between half-second sleeps),
+    and that attempt failing against a server stopping after it says nothing."""
+    return bool(_open_clients)
+
+
 def open_mongo_client(
     uri: str, settings: Settings, listeners: Sequence[monitoring.CommandListener] = ()
 ) -> Iterator[MongoClient[Document]]:
     """Container resource: a client that has answered a ping, closed on shutdown."""
     client = create_mongo_client(uri, settings, listeners)
+    _open_clients.add(id(client))
     try:
         wait_until_reachable(client, settings.mongo_connect_timeout_seconds)
         yield client
     finally:
+        _open_clients.discard(id(client))
         client.close()
         log.info("MongoDB client closed")
 

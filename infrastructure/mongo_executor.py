@@ -43,6 +43,9 @@ class MongoExecutor:
         self._submitted = 0
         self._started = 0
         self._finished = 0
+        self.failures = 0
+        """Calls that raised `StorageUnavailable` so far: whoever keeps what MongoDB said
+        (`RememberedConversations`) can tell that it may have missed something since."""
 
     @property
     def busy(self) -> int:
@@ -77,8 +80,10 @@ class MongoExecutor:
             async with asyncio.timeout(remaining + _GRACE_SECONDS):
                 return await asyncio.wrap_future(future, loop=loop)
         except TimeoutError:
+            self.failures += 1
             raise StorageUnavailable("MongoDB call waited its whole time budget") from None
         except PyMongoError as error:
+            self.failures += 1
             raise StorageUnavailable(f"MongoDB call failed: {type(error).__name__}") from error
 
     def _counted(

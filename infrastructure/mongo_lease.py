@@ -37,6 +37,7 @@ from pymongo.errors import DuplicateKeyError
 from application.errors import StorageUnavailable
 from infrastructure.mongo_client import Document
 from infrastructure.mongo_executor import MongoExecutor
+from infrastructure.schema import stamp
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,9 @@ class Waited:
 
 class MongoLease:
     """Leases on the documents of one collection; each call is one atomic command through
-    the executor, so a failure leaves as `StorageUnavailable`.
+    the executor, so a failure leaves as `StorageUnavailable`. Every write of the holder's
+    marks the document current (`infrastructure.schema`): the collections leases live in
+    differ between versions in that field alone.
 
     `note_every_try`: whether a try that finds the lease taken still writes the server's
     clock (so the caller learns how long the holder has left), or changes nothing (so a
@@ -133,6 +136,7 @@ class MongoLease:
             f.token: {"$literal": token},
             f.until_ms: {"$add": [SERVER_NOW_MS, ms]},
             f.now_ms: SERVER_NOW_MS,
+            **stamp(),
             **(when_taken or {}),
         }
         if_taken = {
@@ -185,7 +189,13 @@ class MongoLease:
         (any more)."""
         f = self._fields
         extended: list[Document] = [
-            {"$set": {f.until_ms: {"$add": [SERVER_NOW_MS, ms]}, f.now_ms: SERVER_NOW_MS}}
+            {
+                "$set": {
+                    f.until_ms: {"$add": [SERVER_NOW_MS, ms]},
+                    f.now_ms: SERVER_NOW_MS,
+                    **stamp(),
+                }
+            }
         ]
         result = await self._executor.run(
             self.collection.update_one, {"_id": document_id, f.token: token}, extended
@@ -199,9 +209,10 @@ class MongoLease:
         holder's last write can be its release. False, and nothing written, if `token` does
         not hold it."""
         f = self._fields
-        pipeline: list[Document] = [{"$unset": [f.token, f.until_ms, f.now_ms]}]
-        if also_set:
-            pipeline.insert(0, {"$set": dict(also_set)})
+        pipeline: list[Document] = [
+            {"$set": {**(also_set or {}), **stamp()}},
+            {"$unset": [f.token, f.until_ms, f.now_ms]},
+        ]
         result = await self._executor.run(
             self.collection.update_one, {"_id": document_id, f.token: token}, pipeline
         )
@@ -220,6 +231,7 @@ class MongoLease:
                     f.token: {"$literal": f"released by {token}"},
                     f.until_ms: ends,
                     f.now_ms: SERVER_NOW_MS,
+                    **stamp(),
                 }
             }
         ]

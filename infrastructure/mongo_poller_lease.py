@@ -1,11 +1,12 @@
 """The poller lease in MongoDB: which one of several `profilebot polling` processes of a
 bot may call getUpdates (`infrastructure.poller_lease_keeper` says how it is used).
 
-One document per bot, `{_id: "poller:<bot id>", token, until_ms, now_ms}`, a lease of
-`infrastructure.mongo_lease`: the server's clock decides expiry, and `now_ms`, the server's
-time at the last attempt, tells a standby how long the holder has left without a clock of
-its own. A released lease keeps its document, under a token nobody holds, until `until_ms`.
-No TTL index: the document is one per bot, and correctness never depends on it going away.
+One document per bot, `{_id: "poller:<bot id>", token, until_ms, now_ms, schema_version}`,
+a lease of `infrastructure.mongo_lease`: the server's clock decides expiry, and `now_ms`,
+the server's time at the last attempt, tells a standby how long the holder has left
+without a clock of its own. A released lease keeps its document, under a token nobody
+holds, until `until_ms`. No TTL index: the document is one per bot, and correctness never
+depends on it going away.
 """
 
 from pymongo.database import Database
@@ -14,6 +15,10 @@ from infrastructure.mongo_client import Document
 from infrastructure.mongo_executor import MongoExecutor
 from infrastructure.mongo_lease import MongoLease
 from infrastructure.poller_lease_keeper import LeaseState
+from infrastructure.schema import STAMPED, Upgrade
+
+POLLER_LEASES = Upgrade(collection="leases", stages=STAMPED)
+"""Lease documents differ between versions 1 and 2 in the version field only."""
 
 
 class MongoPollerLease:
@@ -27,7 +32,7 @@ class MongoPollerLease:
         executor: MongoExecutor,
         *,
         bot_id: int,
-        collection: str = "leases",
+        collection: str = POLLER_LEASES.collection,
     ) -> None:
         self._lease = MongoLease(database[collection], executor)
         self._id = f"poller:{bot_id}"

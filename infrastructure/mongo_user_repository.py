@@ -14,6 +14,7 @@ from domain.user_name import UserName
 from infrastructure.clock import utc_now
 from infrastructure.mongo_client import Document
 from infrastructure.mongo_executor import MongoExecutor
+from infrastructure.schema import PREVIOUS_VERSION, VERSION_FIELD, Upgrade, stamp, version_of
 
 USER_ID_INDEX = "telegram_id_unique"
 FORGOTTEN_INDEX = "forgotten_at_ttl"
@@ -22,23 +23,47 @@ FORGOTTEN_KEPT = timedelta(hours=48)
 Telegram keeps an update (24 h)."""
 PROFILE: Document = {"name": {"$exists": True}}
 """A user's document that is a profile, not the record a deletion left."""
+USERS = Upgrade(
+    collection="users",
+    stages=(
+        {
+            "$set": {
+                "answered_by": {"$ifNull": ["$answered_by", {"$ifNull": ["$renamed_by", None]}]},
+                **stamp(),
+            }
+        },
+        {"$unset": "renamed_by"},
+    ),
+)
+"""A version 1 document may name the update that last answered `renamed_by`: the name
+builds before 0.1.0 gave it (renames only), left on documents nobody renamed since, which
+0.1.0 read as `answered_by`. The current version has `answered_by` only."""
 
 
 class MongoUserRepository:
-    """Documents `{telegram_id, name, created_at, updated_at, answered_by, language}`
-    (`answered_by`: the update that last registered or renamed the user; `language`: the
-    one they chose, absent if none); uniqueness is the index's job.
+    """Documents `{telegram_id, name, created_at, updated_at, answered_by, language,
+    schema_version}` (`answered_by`: the update that last registered or renamed the user;
+    `language`: the one they chose, absent if none); uniqueness is the index's job.
 
-    Deleting leaves `{telegram_id, answered_by, forgotten_at}` (no name: nothing of the
-    profile), which no read sees as a user and a registration replaces; the TTL index
-    removes it `FORGOTTEN_KEPT` later, when Telegram no longer delivers the update again.
+    Deleting leaves `{telegram_id, answered_by, forgotten_at, schema_version}` (no name:
+    nothing of the profile), which no read sees as a user and a registration replaces; the
+    TTL index removes it `FORGOTTEN_KEPT` later, when Telegram no longer delivers the update
+    again. Each write that changes part of a document upgrades it too (`USERS`).
     """
 
     def __init__(
-        self, database: Database[Document], executor: MongoExecutor, collection: str = "users"
+        self,
+        database: Database[Document],
+        executor: MongoExecutor,
+        collection: str = USERS.collection,
     ) -> None:
         self._users: Collection[Document] = database[collection]
         self._executor = executor
+
+    @property
+    def collection(self) -> Collection[Document]:
+        """Where the users' documents are (a user's own are those with their `telegram_id`)."""
+        return self._users
 
     def create_indexes(self) -> None:
         """The unique index on the Telegram id; a no-op when it already exists. Blocking:
@@ -71,15 +96,14 @@ class MongoUserRepository:
             self._users.find_one_and_update,
             {"telegram_id": user_id.value, **PROFILE},
             [
+                *USERS.stages,
                 {
                     "$set": {
                         "name": literal,
                         "updated_at": {"$cond": [unchanged, "$updated_at", at]},
-                        "answered_by": {
-                            "$cond": [unchanged, {"$ifNull": ANSWERED_BY_FIELDS}, request_id]
-                        },
+                        "answered_by": {"$cond": [unchanged, "$answered_by", request_id]},
                     }
-                }
+                },
             ],
             {"_id": False},
             return_document=ReturnDocument.BEFORE,
@@ -93,6 +117,7 @@ class MongoUserRepository:
             self._users.find_one_and_update,
             {"telegram_id": user_id.value, **PROFILE},
             [
+                *USERS.stages,
                 {
                     "$set": {
                         "language": language.code,
@@ -100,7 +125,7 @@ class MongoUserRepository:
                             "$cond": [{"$eq": ["$language", language.code]}, "$updated_at", at]
                         },
                     }
-                }
+                },
             ],
             {"_id": False},
             return_document=ReturnDocument.AFTER,
@@ -114,7 +139,7 @@ class MongoUserRepository:
         removed = await self._executor.run(
             self._users.find_one_and_replace,
             {"telegram_id": user_id.value, **PROFILE},
-            forgotten | {"forgotten_at": utc_now()},
+            forgotten | {"forgotten_at": utc_now(), **stamp()},
             {"_id": False},
         )
         return None if removed is None else user_from_document(removed)
@@ -123,7 +148,7 @@ class MongoUserRepository:
         document = await self._executor.run(
             self._users.find_one,
             {"telegram_id": user_id},
-            {"_id": False, "answered_by": True, "renamed_by": True},
+            {"_id": False, "answered_by": True, "renamed_by": True, VERSION_FIELD: True},
         )
         return None if document is None else _answered_by(document)
 
@@ -148,6 +173,7 @@ def user_document(user: User) -> Document:
         "name": user.name.value,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
+        **stamp(),
     }
     if user.language is not None:
         document["language"] = user.language.code
@@ -173,11 +199,10 @@ def _language(stored: object) -> Language | None:
         return None
 
 
-ANSWERED_BY_FIELDS = ["$answered_by", "$renamed_by"]
-"""Where a document names the update that last answered: `renamed_by` is the previous
-release's name for it (renames only), still on documents that release wrote."""
-
-
 def _answered_by(document: Document) -> int | None:
-    answered_by = document.get("answered_by", document.get("renamed_by"))
+    """The update that last answered, as the document's version names it (the previous
+    version's reader reads what `USERS` folds into `answered_by`)."""
+    answered_by = document.get("answered_by")
+    if answered_by is None and version_of(document) == PREVIOUS_VERSION:
+        answered_by = document.get("renamed_by")
     return answered_by if isinstance(answered_by, int) else None

@@ -106,12 +106,16 @@ class LeaseKeeper:
         seconds: float,
         *,
         on_lost: Callable[[], None] = lambda: None,
+        on_acquired: Callable[[], None] = lambda: None,
         token: str | None = None,
     ) -> None:
+        """`on_acquired`: called each time this process takes the lease, before it polls
+        (another poller may have served its users meanwhile)."""
         self._lease = lease
         self._seconds = seconds
         self._guard = min(GUARD_SECONDS, seconds / 4)
         self._on_lost = on_lost
+        self._on_acquired = on_acquired
         self.token = token or new_token()
         self._renewals: Renewals | None = None
         """While the lease is held: its renewals, whose deadline is the monotonic time by
@@ -184,6 +188,7 @@ class LeaseKeeper:
                     if stop.is_set():
                         return False
                     log.info("polling lease acquired")
+                    self._on_acquired()
                     return True
                 if not announced:
                     log.info("standby: another poller holds the lease")

@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     http_host: str = "0.0.0.0"
     http_port: Annotated[int | None, Field(ge=1, le=65535)] = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     @model_validator(mode="after")
     def _lease_outlasts_two_operations(self) -> Self:

@@ -52,7 +52,15 @@ class FailPoints:
         self._client = client
 
     def fail(self, commands: list[str], times: int, **data: Any) -> None:
-        mode = {"times": times} if times > 0 else "alwaysOn"
+        """Fail `commands` `times` times (0: until `off`)."""
+        self._configure({"times": times} if times > 0 else "alwaysOn", commands, data)
+
+    def fail_after(self, skipped: int, commands: list[str], times: int, **data: Any) -> None:
+        """Let `skipped` of `commands` by, then fail them `times` times (both at once: the
+        test server takes them together; MongoDB itself takes either one)."""
+        self._configure({"skip": skipped, "times": times}, commands, data)
+
+    def _configure(self, mode: object, commands: list[str], data: dict[str, Any]) -> None:
         self._client.admin.command(
             "configureFailPoint", "failCommand", mode=mode, data={"failCommands": commands, **data}
         )

@@ -6,6 +6,7 @@ by reading it; a write that would record an update twice is refused.
 
 from datetime import timedelta
 
+from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
@@ -43,15 +44,26 @@ def recorded(handled: int) -> Document:
     }
 
 
-def upsert_unless_handled(states: Collection[Document], query: Document, update: Document) -> bool:
-    """Apply the pipeline `update` to the document `query` finds, or insert one; False when
-    `query` missed only because the update is already recorded as handled, so that the
+def upsert_unless_handled(
+    states: Collection[Document], query: Document, update: Document, projection: Document
+) -> Document | None:
+    """Apply the pipeline `update` to the document `query` finds, or insert one; the
+    document as written (`projection` of it), or None when `query` missed only because the
+    update is already recorded as handled (or another condition in it failed), so that the
     insert clashed with the existing document's key."""
+    pipeline = [{"$set": update}]
     try:
-        states.update_one(query, [{"$set": update}], upsert=True)
+        written = states.find_one_and_update(
+            query, pipeline, projection, upsert=True, return_document=ReturnDocument.AFTER
+        )
     except DuplicateKeyError:
-        # Either `handled` already holds the update, or another process inserted the
-        # document first (MongoDB does not retry an upsert whose query is not plain
-        # equality). The document exists now: the same update without upsert tells which.
-        return states.update_one(query, [{"$set": update}]).matched_count > 0
-    return True
+        written = None
+    if written is not None:
+        return written
+    # Either `query` missed on an existing document, or another process inserted it first
+    # (MongoDB does not retry an upsert whose query is not plain equality; the test server
+    # has also answered None when losing that race). The document exists now: the same
+    # write without upsert tells which.
+    return states.find_one_and_update(
+        query, pipeline, projection, return_document=ReturnDocument.AFTER
+    )

@@ -42,6 +42,7 @@ from infrastructure.conversation.storage import MongoFSMStorage, Snapshot
 from infrastructure.mongo_client import Document
 from infrastructure.mongo_lease import (
     CLOCK_SLACK_SECONDS,
+    SERVER_NOW_MS,
     LeaseFields,
     LeaseLost,
     MongoLease,
@@ -79,6 +80,10 @@ class MongoHeldConversation:
     renewals: Renewals
     unfinished: tuple[int, ...] = ()
     """Updates whose holders took this lease before and never let it go."""
+    free_since_ms: int | None = None
+    """The latest the last holder may have let the lease go (server clock, plus the slack
+    allowed between servers' clocks; 0: nobody ever held it), if nothing was written to the
+    document since; None if unknown."""
     unfinished_settled: bool = False
     staged_change: tuple[str | None, Mapping[str, Any] | None] | None = None
     staged_handled: int | None = None
@@ -198,6 +203,9 @@ class MongoConversationLeases(BaseEventIsolation):
                     "expires_at": self._storage.kept_until()["expires_at"],
                     "step": {"$literal": update_id},
                     "unfinished": left_unfinished,
+                    # As it was: the last release's, if no holder wrote since (every
+                    # version's acquire and release write `expires_at`).
+                    "taken_after": "$expires_at",
                 },
             )
         attempt = waited.attempt
@@ -224,6 +232,7 @@ class MongoConversationLeases(BaseEventIsolation):
                 for i in (unfinished if isinstance(unfinished, list) else [])
                 if isinstance(i, int)
             ),
+            free_since_ms=_free_since(attempt.document),
             renewals=Renewals(
                 lambda: self._renew(document_id, token, self._lease_ms),
                 seconds=self._lease_seconds,
@@ -255,7 +264,12 @@ class MongoConversationLeases(BaseEventIsolation):
         recorded as done, the flood bucket, the unfinished holders forgotten once dealt
         with; and the document kept alive."""
         kept_until = self._storage.kept_until()
-        fields: Document = {"expires_at": kept_until["expires_at"], "step": None}
+        fields: Document = {
+            "expires_at": kept_until["expires_at"],
+            "step": None,
+            "released_ms": SERVER_NOW_MS,
+            "released_with": kept_until["expires_at"],
+        }
         if held.unfinished_settled or not held.unfinished:
             fields["unfinished"] = {"$literal": []}
         if held.staged_change is not None:
@@ -281,3 +295,18 @@ class MongoConversationLeases(BaseEventIsolation):
         nothing else, so the next update waits that long rather than a whole lease."""
         with suppress(StorageUnavailable):
             await self._renew(held.document_id, held.token, self._leftover_ms)
+
+
+def _free_since(document: Document) -> int | None:
+    """When the lease was last let go (`MongoHeldConversation.free_since_ms`): the time its
+    last release noted, plus the clock slack (a failover may have changed the server whose
+    clock it is), if that release was the last write before this acquisition (its
+    `expires_at` still the one it wrote); 0 for a document nobody held before."""
+    before, released_ms = document.get("taken_after"), document.get("released_ms")
+    if before is None and released_ms is None:
+        return 0
+    if before is None or before != document.get("released_with"):
+        return None
+    if not isinstance(released_ms, int):
+        return None
+    return released_ms + round(CLOCK_SLACK_SECONDS * 1000)

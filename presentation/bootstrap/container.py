@@ -13,12 +13,14 @@ from dependency_injector import containers, providers
 
 from application.choose_language import ChooseLanguage
 from application.clock import Clock
+from application.export_personal_data import ExportPersonalData
 from application.forget_user import ForgetUser
 from application.register_user import RegisterUser
 from application.rename_user import RenameUser
 from application.show_profile import ShowProfile
 from infrastructure.clock import utc_now
 from infrastructure.conversation.lease import MongoConversationLeases
+from infrastructure.conversation.remembered import RememberedConversations
 from infrastructure.conversation.storage import MongoFSMStorage
 from infrastructure.embedded_mongo import EmbeddedMongo, run_embedded_mongo
 from infrastructure.mongo_client import MongoPing, get_database, open_mongo_client
@@ -27,10 +29,12 @@ from infrastructure.mongo_executor import MongoExecutor, open_mongo_executor
 from infrastructure.mongo_indexes import create_indexes
 from infrastructure.mongo_poller_lease import MongoPollerLease
 from infrastructure.mongo_user_repository import MongoUserRepository
+from infrastructure.personal_data import MongoPersonalData
 from infrastructure.settings import Settings
 from infrastructure.startup_error import StartupError
 from presentation.bootstrap.metrics import Metrics
 from presentation.telegram.bot_api import telegram_session
+from presentation.telegram.conversation.early_profile import profile_reader
 from presentation.telegram.dispatcher import build_dispatcher
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
@@ -65,9 +69,10 @@ def _bot_token(settings: Settings) -> str:
     return settings.bot_token.get_secret_value()
 
 
-def _bot_id(settings: Settings) -> int:
-    """The bot's id, the part of its token before the colon: names the bot's poller lease."""
-    return int(_bot_token(settings).split(":", 1)[0])
+def _bot_id(token: str) -> int:
+    """The bot's id, the part of its token before the colon: names the bot's poller lease
+    and is part of each conversation's key."""
+    return int(token.split(":", 1)[0])
 
 
 def _watched_admission(at_once: int, metrics: Metrics) -> StorageAdmission:
@@ -81,6 +86,15 @@ def _isolation(settings: Settings, mode: str) -> str:
     return settings.isolation_for(mode)
 
 
+def _conversation_memory(settings: Settings, mode: str) -> str:
+    """`kept` where one process is known to serve its users alone: a poller (which forgets
+    them whenever it takes or loses the poller lease) or a terminal chat, in one process's
+    mode. Not a webhook: nothing tells a replica that another one serves too (a rolling
+    deploy), so it reads every conversation."""
+    alone = settings.isolation_for(mode) == "local" and mode in ("polling", "chat")
+    return "kept" if alone else "none"
+
+
 class MongoStorage(containers.DeclarativeContainer):
     """Users and conversations in MongoDB, on one client and one executor.
 
@@ -92,6 +106,10 @@ class MongoStorage(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clock: providers.Dependency[Clock] = providers.Dependency()
     metrics = providers.Dependency(instance_of=Metrics)
+    memory = providers.Dependency(instance_of=str)
+    """`kept` (conversations remembered: one process, which knows it serves alone) or
+    `none`."""
+    bot_id = providers.Dependency(instance_of=int)
 
     # Gateways
     embedded_mongo = providers.Singleton(
@@ -114,6 +132,13 @@ class MongoStorage(containers.DeclarativeContainer):
     )
     database = providers.Singleton(get_database, client=client, name=settings.provided.mongo_db)
 
+    # Only while it alone serves each user may a process answer from what it wrote.
+    remembered = providers.Selector(
+        memory,
+        kept=providers.Singleton(RememberedConversations),
+        none=providers.Object(None),
+    )
+
     # Adapters
     user_repository = providers.Singleton(MongoUserRepository, database=database, executor=executor)
     fsm_storage = providers.Singleton(
@@ -122,6 +147,7 @@ class MongoStorage(containers.DeclarativeContainer):
         executor=executor,
         ttl=providers.Factory(timedelta, seconds=settings.provided.fsm_state_ttl_seconds),
         clock=clock,
+        remembered=remembered,
     )
     conversation_leases = providers.Singleton(
         MongoConversationLeases,
@@ -132,10 +158,14 @@ class MongoStorage(containers.DeclarativeContainer):
         observer=metrics,
     )
     poller_lease = providers.Singleton(
-        MongoPollerLease,
-        database=database,
+        MongoPollerLease, database=database, executor=executor, bot_id=bot_id
+    )
+    personal_data = providers.Singleton(
+        MongoPersonalData,
+        users=user_repository,
+        conversations=fsm_storage,
         executor=executor,
-        bot_id=providers.Callable(_bot_id, settings=settings),
+        bot_id=bot_id,
     )
     ping = providers.Singleton(MongoPing, client=client, executor=executor)
     ready = providers.Resource(
@@ -159,8 +189,21 @@ class Container(containers.DeclarativeContainer):
 
     metrics = providers.Singleton(Metrics)
 
+    # Telegram's bot token (its id names the bot's documents)
+    bot_token = providers.Callable(_bot_token, settings=settings)
+    bot_id = providers.Callable(_bot_id, token=bot_token)
+
     # Storage
-    storage = providers.Container(MongoStorage, settings=settings, clock=clock, metrics=metrics)
+    isolation = providers.Callable(_isolation, settings=settings, mode=mode)
+    """`local` or `mongo`: how one user's updates are kept one at a time."""
+    storage = providers.Container(
+        MongoStorage,
+        settings=settings,
+        clock=clock,
+        metrics=metrics,
+        memory=providers.Callable(_conversation_memory, settings=settings, mode=mode),
+        bot_id=bot_id,
+    )
 
     # Use cases (handlers ask for them by these names)
     register_user = providers.Factory(RegisterUser, users=storage.user_repository, clock=clock)
@@ -168,9 +211,13 @@ class Container(containers.DeclarativeContainer):
     rename_user = providers.Factory(RenameUser, users=storage.user_repository, clock=clock)
     forget_user = providers.Factory(ForgetUser, users=storage.user_repository)
     choose_language = providers.Factory(ChooseLanguage, users=storage.user_repository, clock=clock)
+    export_personal_data = providers.Factory(
+        ExportPersonalData, data=storage.personal_data, clock=clock
+    )
+    retention = storage.personal_data.provided.retention.call()
+    """How long what is kept about a user is kept (`/privacy` says it)."""
 
     # Telegram
-    bot_token = providers.Callable(_bot_token, settings=settings)
     bot_session = providers.Singleton(
         telegram_session,
         api_url=settings.provided.telegram_api_url,
@@ -207,11 +254,12 @@ class Container(containers.DeclarativeContainer):
         conversation_ttl_seconds=settings.provided.fsm_state_ttl_seconds,
         update_observers=providers.List(metrics.provided.observe_update),
         leases=providers.Selector(
-            providers.Callable(_isolation, settings=settings, mode=mode),
+            isolation,
             local=providers.Object(None),
             mongo=storage.conversation_leases,
         ),
         answered=storage.user_repository,
+        read_profile=providers.Callable(profile_reader, show_profile.provider),
         flood_burst=settings.provided.flood_burst,
         flood_per_minute=settings.provided.flood_per_minute,
     )

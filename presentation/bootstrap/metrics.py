@@ -12,6 +12,9 @@ from infrastructure.mongo_executor import MongoExecutor
 from presentation.telegram.middlewares.storage_admission import StorageAdmission
 from presentation.telegram.middlewares.update_log import UpdateRecord
 
+LEASES = ("conversation", "poller")
+"""The `lease` label's values of `profilebot_leases_lost_total`."""
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -83,10 +86,23 @@ class Metrics:
             ["lease"],
             registry=r,
         )
-        self.poller_active = Gauge(
-            "profilebot_poller_active",
-            "1 while this process holds the poller lease and polls, 0 while it waits on"
-            " standby (or serves otherwise).",
+        for lease in LEASES:  # from 0, so that the first loss is an increase
+            self.leases_lost.labels(lease)
+        self.poller_active: Gauge | None = None
+        """Registered by the first `set_poller_active`: only a polling process has it, so
+        that a deployment's sum says whether any of its pollers polls."""
+        self.ready = Gauge(
+            "profilebot_ready",
+            "1 while /health/ready would answer 200 (MongoDB answered a ping within the"
+            " operation timeout, and the process is not draining), else 0, as the last"
+            " check found it (each scrape starts the next); NaN before the first.",
+            registry=r,
+        )
+        self.ready.set(float("nan"))
+        self.telegram_pending_updates = Gauge(
+            "profilebot_telegram_pending_updates",
+            "Updates Telegram holds for the bot, not yet delivered (getWebhookInfo's"
+            " pending_update_count, asked every half minute while serving).",
             registry=r,
         )
 
@@ -101,7 +117,20 @@ class Metrics:
         self.leases_lost.labels(lease).inc()
 
     def set_poller_active(self, active: bool) -> None:
+        if self.poller_active is None:
+            self.poller_active = Gauge(
+                "profilebot_poller_active",
+                "1 while this process holds the poller lease and polls, 0 while it waits on"
+                " standby (only polling processes have it).",
+                registry=self.registry,
+            )
         self.poller_active.set(1 if active else 0)
+
+    def set_ready(self, ready: bool) -> None:
+        self.ready.set(1 if ready else 0)
+
+    def set_telegram_pending_updates(self, count: int) -> None:
+        self.telegram_pending_updates.set(count)
 
     def observe_update(self, record: UpdateRecord) -> None:
         self.updates.labels(record.kind, record.outcome).inc()

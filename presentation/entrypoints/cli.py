@@ -1,23 +1,29 @@
 """The `profilebot` command: `run`, `polling`, `webhook` or `chat` serve the bot until stopped;
-`set-webhook URL` and `delete-webhook` tell Telegram, once, where updates go (no MongoDB).
+`set-webhook URL` and `delete-webhook` tell Telegram, once, where updates go (no MongoDB);
+`migrate` upgrades the stored documents to the current schema version.
 
 Exit codes, for a supervisor:
 
 - 0: stopped as asked: SIGINT or SIGTERM once serving, or the end of the chat's input; or
   a one-shot command done.
-- 1: an unexpected error (logged with its traceback).
+- 1: an unexpected error (logged with its traceback), or `migrate` stopped by a MongoDB
+  failure (one line: run it again).
 - 2: a configuration or start-up problem, named in one line on stderr.
 - 3: the embedded MongoDB server kept stopping and could not be restarted (one line).
-- 128 + N: signal N arrived during start-up (130 for SIGINT, 143 for SIGTERM; one line).
+- 128 + N: signal N arrived during start-up, or stopped `migrate` between two batches
+  (130 for SIGINT, 143 for SIGTERM; one line).
 """
 
 import argparse
+import contextlib
+import importlib.metadata
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 from infrastructure.embedded_mongo import EmbeddedMongo
@@ -35,9 +41,9 @@ EXIT_STARTUP_ERROR = 2
 EXIT_EMBEDDED_MONGO_LOST = 3
 
 DEFAULT_LOCAL_USER_ID = 1
-CHAT_BANNER = (
-    "BOT_TOKEN is not set, so this is a local chat: type to talk to the bot, Ctrl-D to quit."
-)
+DEFAULT_MIGRATION_BATCH = 500
+CHAT_BANNER = "BOT_TOKEN is not set, so this is a local chat."
+"""Printed before the chat's own introduction (`terminal.chat.INTRO`)."""
 NOBODY_TO_CHAT_WITH = (
     "configuration error: BOT_TOKEN is not set (an empty value counts as unset) and stdin is"
     " not a terminal, so `run` can neither poll Telegram nor chat; set BOT_TOKEN, or use"
@@ -73,6 +79,24 @@ class EmbeddedMongoLost:
         signal.pthread_kill(main_thread, signal.SIGTERM)
 
 
+def console_main() -> NoReturn:
+    """The installed `profilebot` command: `main`, then out of the process at once.
+
+    When `main` returns, what it started is released, in order: the executor drained, the
+    client closed, an embedded server stopped with its data flushed. What the interpreter
+    would still do on its way out only costs time, about a second after a chat: pymongo
+    joins the background threads of the closed client, which notice it in half-second
+    sleeps, and tearing down the modules collects the heap aiogram and pydantic leave. So
+    the log and the standard streams are flushed here and the process ends.
+    """
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader gone, a stream closed
+            stream.flush()
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     server_lost = EmbeddedMongoLost()
@@ -100,13 +124,19 @@ def _main(args: argparse.Namespace, signals: StartUpSignals, lost: EmbeddedMongo
             _check_webhook_url(args.url, settings)
     except StartupError as error:
         return _fail(str(error), [])
-    quiet_chat = mode == "chat" and "log_level" not in settings.model_fields_set
-    configure_logging("WARNING" if quiet_chat else settings.log_level, settings.secrets())
+    # The chat and migrate talk to a person: warnings only, unless LOG_LEVEL says otherwise
+    # (migrate still logs its batches, when not drawing them on a terminal).
+    quiet = mode in ("chat", "migrate") and "log_level" not in settings.model_fields_set
+    configure_logging(
+        "WARNING" if quiet else settings.log_level, settings.secrets(), settings.log_format
+    )
     if args.command == "run" and mode == "chat":
         print(CHAT_BANNER, file=sys.stderr, flush=True)
     try:
         if mode in ONE_SHOTS:
             print(redact(_one_shot(args, settings), settings.secrets()), flush=True)
+        elif mode == "migrate":
+            return _migrate(args, settings, signals, lost)
         else:
             _serve(mode, settings, LocalUser(args.user_id, args.language), signals, lost)
     except StartupError as error:
@@ -213,6 +243,42 @@ def _serve_with(
             signals.ignore_further()  # the loop's handlers are gone; shutdown is not cut short
 
 
+def _migrate(
+    args: argparse.Namespace,
+    settings: "Settings",
+    signals: StartUpSignals,
+    lost: EmbeddedMongoLost,
+) -> int:
+    """`migrate`, on MONGO_URI's database or on the embedded server's data folder. Its
+    batches are logged at INFO whatever the level, unless LOG_LEVEL sets one."""
+    from presentation.entrypoints.migrate import MigrationStopped, migrate  # noqa: PLC0415
+    from presentation.entrypoints.migrate import log as batches  # noqa: PLC0415
+
+    if "log_level" not in settings.model_fields_set:
+        batches.setLevel(logging.INFO)
+
+    embedded = (
+        None if settings.mongo_uri else EmbeddedMongo(settings.embedded_mongo_path, on_lost=lost)
+    )
+    try:
+        if embedded is not None:
+            embedded.launch()
+        migrate(
+            settings,
+            embedded,
+            dry_run=args.dry_run,
+            batch_size=args.batch_size,
+            starting=signals.waiting,
+            checkpoint=signals.check,
+        )
+    except MigrationStopped as stopped:
+        return _fail(str(stopped), settings.secrets(), stopped.exit_code)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return EXIT_OK
+
+
 def _one_shot(args: argparse.Namespace, settings: "Settings") -> str:
     """`set-webhook` or `delete-webhook`: one Bot API call, no MongoDB (nothing is started);
     the confirmation line to print."""
@@ -248,6 +314,7 @@ def _parser() -> argparse.ArgumentParser:
         description="A Telegram profile bot: register, show and rename your profile.",
         epilog="Configuration comes from environment variables and .env (see the README).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser(
         "run", help="poll Telegram if BOT_TOKEN is set, else chat here (needs a terminal)"
@@ -291,8 +358,29 @@ def _parser() -> argparse.ArgumentParser:
             default=None,
             help="the interface language Telegram reports for that user, e.g. ru (default none)",
         )
+    migrate = commands.add_parser(
+        "migrate",
+        help="upgrade the stored documents to this release's schema version, in batches",
+    )
+    migrate.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="count, per collection, the documents it would upgrade; change nothing",
+    )
+    migrate.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=DEFAULT_MIGRATION_BATCH,
+        metavar="N",
+        help=f"documents upgraded per write (default {DEFAULT_MIGRATION_BATCH})",
+    )
     parser.set_defaults(user_id=DEFAULT_LOCAL_USER_ID, language=None)
     return parser
+
+
+def _version() -> str:
+    """The installed package's version: pyproject.toml's, the one place it is written."""
+    return importlib.metadata.version("profilebot")
 
 
 def _positive_int(text: str) -> int:

@@ -69,6 +69,17 @@ LANGUAGE: Final = CommandEntry(
     menu=lambda: _("Choose the language"),
     help=lambda: _("choose the language I speak"),
 )
+MYDATA: Final = CommandEntry(
+    name="mydata",
+    menu=lambda: _("Get all I keep about you"),
+    help=lambda: _("everything I keep about you, as a file"),
+)
+PRIVACY: Final = CommandEntry(
+    name="privacy",
+    menu=lambda: _("What I keep, and for how long"),
+    help=lambda: _("what I keep about you, where, for how long, and who sees it"),
+    reads_nothing=True,
+)
 CANCEL: Final = CommandEntry(
     name="cancel",
     menu=lambda: _("Stop what we're doing"),

@@ -12,6 +12,7 @@ from aiogram.types import TelegramObject
 
 from application.show_profile import ShowProfile
 from presentation.telegram.conversation.duplicate_updates import DuplicateUpdates
+from presentation.telegram.conversation.early_profile import ReadProfile, profile_reader
 from presentation.telegram.conversation.lazy_fsm import (
     LazyFSMMiddleware,
     refuse_aiogram_state_filters,
@@ -45,6 +46,7 @@ def build_dispatcher(
     conversation_ttl_seconds: float = 24 * 60 * 60,
     update_observers: Sequence[UpdateObserver] = (),
     leases: ConversationLeases | None = None,
+    read_profile: ReadProfile | None = None,
     flood_burst: int = 10,
     flood_per_minute: float = 30.0,
 ) -> Dispatcher:
@@ -72,6 +74,9 @@ def build_dispatcher(
     follows this process's own lock: the duplicate check and a second, shared flood limit
     (`flood_burst`, `flood_per_minute`) move into it, and the in-memory duplicate drop goes,
     since it would answer a copy of an update that another copy is still handling.
+
+    `read_profile` reads a command's profile while its lease is taken (by default with
+    `show_profile`).
 
     `answered` is where a step's effect records its update (the user repository): read
     only when a conversation may have been left as it was before such a step (see
@@ -107,6 +112,7 @@ def build_dispatcher(
                     _conversation_key(dispatcher.fsm),
                     SharedFloodLimit(flood_burst, flood_per_minute),
                     answered,
+                    read_profile or profile_reader(lambda: show_profile),
                 )
             ]
         ),

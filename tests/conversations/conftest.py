@@ -12,6 +12,7 @@ A module whose tests only make sense on MongoDB overrides the `backend` fixture.
 """
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,16 +23,18 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramNetworkError
-from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
+    SendDocument,
     SendMessage,
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
 from aiogram.types import (
+    BufferedInputFile,
     Chat,
     InlineKeyboardButton,
     Message,
@@ -45,7 +48,7 @@ from dependency_injector import containers, providers
 from pymongo import monitoring
 from pymongo.database import Database
 
-from bench.command_log import CommandLog
+from application.personal_data import StoredRecord
 from domain.user import User as DomainUser
 from domain.user import UserId
 from domain.user_name import UserName
@@ -56,7 +59,8 @@ from presentation.bootstrap import lifecycle
 from presentation.bootstrap.container import Container
 from presentation.entrypoints.terminal.chat import local_button_press, local_update
 from presentation.entrypoints.terminal.local_session import LocalBotSession
-from tests.unit.fakes import InMemoryUserRepository
+from tests.conversations.critical_path import CountedRounds, RoundLog, in_rounds
+from tests.unit.fakes import InMemoryPersonalData, InMemoryUserRepository
 
 BOT_TOKEN = "42:TEST-TOKEN"
 ADA = 7
@@ -80,7 +84,7 @@ def isolation(backend: str) -> str:
 
 
 # Registered before any client exists: pymongo attaches global listeners at client creation.
-COMMAND_LOG = CommandLog()
+COMMAND_LOG = RoundLog()
 monitoring.register(COMMAND_LOG)
 
 
@@ -92,11 +96,35 @@ async def _always_answers() -> None:
     """An in-memory store is always there."""
 
 
+class MemoryConversations:
+    """A user's conversations in aiogram's `MemoryStorage`, as the records `/mydata` shows
+    (named as the MongoDB adapter names them)."""
+
+    def __init__(self, storage: MemoryStorage) -> None:
+        self._storage = storage
+        self._keys = DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+
+    def __call__(self, user_id: int) -> list[StoredRecord]:
+        return [
+            StoredRecord(
+                kept_in="fsm_states",
+                fields={"_id": self._keys.build(key), "state": kept.state, "data": kept.data},
+            )
+            for key, kept in list(self._storage.storage.items())
+            if key.user_id == user_id and (kept.state is not None or kept.data)
+        ]
+
+
 class InMemoryStorage(containers.DeclarativeContainer):
     """What the container's `storage` provides, with nothing to start."""
 
     user_repository = providers.Singleton(InMemoryUserRepository)
     fsm_storage = providers.Singleton(MemoryStorage)
+    personal_data = providers.Singleton(
+        InMemoryPersonalData,
+        users=user_repository,
+        others=providers.Factory(MemoryConversations, storage=fsm_storage),
+    )
     ready: providers.Object[None] = providers.Object(None)
     ping: providers.Object[Callable[[], Awaitable[None]]] = providers.Object(_always_answers)
 
@@ -280,18 +308,51 @@ class BotUnderTest:
         sent = COMMAND_LOG.commands[already:]
         return replies, [name for db, name in sent if db == self.records.database.name]
 
+    async def rounds(self, text: str, user_id: int = ADA) -> tuple[list[str], list[str]]:
+        """Send a message; the replies, and its sequential round trips, each as its
+        commands joined by `+` (`critical_path.in_rounds`)."""
+        sender = ADA_ON_TELEGRAM if user_id == ADA else None
+        return await self.feed_rounds(local_update(self._update_id(), user_id, text, sender))
+
+    async def feed_rounds(self, update: Update) -> tuple[list[str], list[str]]:
+        """Feed one update; the replies, and its sequential round trips."""
+        assert isinstance(self.records, MongoRecords), "round trips are counted on MongoDB"
+        already = len(COMMAND_LOG.commands)
+        replies = await self.feed(update)
+        sent = zip(COMMAND_LOG.commands[already:], COMMAND_LOG.rounds[already:], strict=True)
+        ours = [(name, n) for (db, name), n in sent if db == self.records.database.name]
+        return replies, in_rounds(ours)
+
     async def feed(self, update: Update) -> list[str]:
-        """Feed one update; the texts sent to its chat meanwhile (other users' are not)."""
+        """Feed one update; the texts sent to its chat meanwhile (other users' are not): a
+        message's text, a document's caption."""
         already = len(self.requests)
         self.fed.append(update)
         await self.dispatcher.feed_update(self.bot, update)
         pressed = update.callback_query.message if update.callback_query else None
         chat = update.message.chat.id if update.message else pressed.chat.id if pressed else None
         return [
-            r.text
+            r.text if isinstance(r, SendMessage) else r.caption or ""
             for r in self.requests[already:]
-            if isinstance(r, SendMessage) and chat in (None, r.chat_id)
+            if isinstance(r, SendMessage | SendDocument) and chat in (None, r.chat_id)
         ]
+
+    def documents(self, user_id: int = ADA) -> list[tuple[str, bytes]]:
+        """The files sent to `user_id`, oldest first: each one's name and content."""
+        return [
+            (r.document.filename or "", r.document.data)
+            for r in self.requests
+            if isinstance(r, SendDocument)
+            and r.chat_id == user_id
+            and isinstance(r.document, BufferedInputFile)
+        ]
+
+    def exported(self, user_id: int = ADA) -> dict[str, Any]:
+        """The JSON document of the last file sent to `user_id`."""
+        _name, content = self.documents(user_id)[-1]
+        document = json.loads(content)
+        assert isinstance(document, dict)
+        return document
 
     def stored_users(self) -> list[Document]:
         return self.records.users()
@@ -393,6 +454,7 @@ async def bot(
         records = MemoryRecords(storage.user_repository(), storage.fsm_storage())
     else:
         records = MongoRecords(request.getfixturevalue("database"))
+        CountedRounds().install(container.storage.executor())
     yield BotUnderTest(
         dispatcher=container.dispatcher(),
         bot=container.bot(),

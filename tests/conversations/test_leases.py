@@ -16,6 +16,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
 
 from application.errors import StorageUnavailable
+from infrastructure import mongo_lease
 from infrastructure.conversation.errors import ConversationBusy, ConversationLost
 from infrastructure.embedded_mongo import EmbeddedMongo
 from infrastructure.settings import Settings
@@ -491,3 +492,48 @@ async def test_an_unwritten_step_that_could_not_be_looked_up_is_looked_up_by_the
     monkeypatch.setattr(users, "answered_by", answered_by)
 
     assert await b.feed(local_update(5, ADA, "thanks!")) == [texts.unknown_input("thanks!")]
+
+
+@pytest.mark.parametrize("retry_seconds", [None, 1.0], ids=["at-once", "after-a-backoff"])
+async def test_a_profile_read_sent_with_the_lease_never_misses_the_holders_rename(
+    processes: tuple[Process, Process], monkeypatch: pytest.MonkeyPatch, retry_seconds: float | None
+) -> None:
+    """`b`'s /me reads the profile while taking the lease, and that read lands while `a`
+    holds the lease, before `a`'s rename: once `a` lets go, `b` must read it again. (Both
+    processes' handlers use the last started container's use cases, `b`'s: wiring is per
+    module.)"""
+    a, b = processes
+    if retry_seconds is not None:  # b's lease taken long after its read, on its next try
+        monkeypatch.setattr(mongo_lease, "FIRST_RETRY_SECONDS", retry_seconds)
+    users = b.container.storage.user_repository()
+    for update in _updates(1, "/start", "Ada", "/rename"):
+        await a.feed(update)
+    in_rename, renaming = asyncio.Event(), asyncio.Event()
+    rename = users.change_name
+
+    async def rename_once_let(*args: Any, **kwargs: Any) -> Any:
+        in_rename.set()
+        await renaming.wait()
+        return await rename(*args, **kwargs)
+
+    monkeypatch.setattr(users, "change_name", rename_once_let)
+    read_early, get = asyncio.Event(), users.get
+
+    async def get_and_tell(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await get(*args, **kwargs)
+        finally:
+            read_early.set()
+
+    monkeypatch.setattr(users, "get", get_and_tell)
+    holding = asyncio.create_task(a.feed(local_update(4, ADA, "Grace")))
+    async with asyncio.timeout(30):
+        await in_rename.wait()  # `a` holds the lease, its rename not yet sent
+        shown = asyncio.create_task(b.feed(local_update(5, ADA, "/me")))
+        await read_early.wait()  # b's early read is done, with `a` still before its rename
+    renaming.set()
+
+    assert await holding == [texts.renamed("Grace")]
+    [profile] = await shown
+    assert "Grace" in profile
+    assert "Ada" not in profile

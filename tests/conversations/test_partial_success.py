@@ -27,12 +27,12 @@ class FailingWrites:
     def failed(self) -> bool:
         return self.failures > 0
 
-    async def __call__(self, *args: object) -> None:
+    async def __call__(self, *args: object, **kwargs: object) -> None:
         if self.failures < self._times:
             self.failures += 1
             raise StorageUnavailable("MongoDB call failed: NetworkTimeout")
         assert callable(self._write)
-        await self._write(*args)
+        await self._write(*args, **kwargs)
 
 
 def fail_next_ending(

@@ -159,7 +159,7 @@ async def _renamed_then_died(
 def _dies_before_recording(bot: BotUnderTest, monkeypatch: pytest.MonkeyPatch) -> None:
     """The process "dies" at the write that would record the update as handled."""
 
-    async def die(*args: object) -> None:
+    async def die(*args: object, **kwargs: object) -> None:
         raise ProcessDied
 
     monkeypatch.setattr(bot.dispatcher.storage, "write", die)

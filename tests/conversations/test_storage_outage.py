@@ -1,7 +1,7 @@
 """MongoDB going away mid-run: an apology, the conversation kept, no crash."""
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,9 +15,13 @@ from tests.conversations.conftest import MONGO_ONLY, BotUnderTest, isolation
 
 pytestmark = MONGO_ONLY
 
-COMMANDS_THAT_READ = ["/me", "/start", "/rename", "/cancel", "/forget", "/language"]
-COMMANDS_THAT_READ_NOTHING = ["/help"]
-"""Every command, each in one of the two (a test in test_no_hidden_lists checks)."""
+COMMANDS_THAT_READ = ["/me", "/start", "/rename", "/cancel", "/forget", "/language", "/mydata"]
+COMMANDS_THAT_READ_NOTHING: dict[str, Callable[[BotUnderTest], str]] = {
+    "/help": lambda _bot: texts.help_text(),
+    "/privacy": lambda bot: texts.privacy(bot.container.retention()),
+}
+"""Every command, each in one of the two (a test in test_no_hidden_lists checks); one that
+reads nothing, with its answer."""
 
 
 @pytest.fixture
@@ -56,8 +60,8 @@ async def test_every_storage_command_apologises_while_mongodb_is_down(
 
     for message in ["Ada", *COMMANDS_THAT_READ]:
         assert await bot.send(message) == [texts.storage_unavailable()], message
-    for message in COMMANDS_THAT_READ_NOTHING:
-        assert await bot.send(message) == [texts.help_text()], message
+    for message, answer in COMMANDS_THAT_READ_NOTHING.items():
+        assert await bot.send(message) == [answer(bot)], message
 
 
 async def test_the_conversation_is_where_it_was_when_mongodb_returns(

@@ -3,7 +3,9 @@
 It speaks the HTTP protocol aiogram uses (`POST /bot<token>/<method>`), queues updates for
 `getUpdates` long polling, and records every call, so tests can act as Telegram users. It
 also keeps the messages the bot sent, with their buttons as edits leave them, so that a test
-can press an inline button or read the reply keyboard as a user's client would show them.
+can press an inline button or read the reply keyboard as a user's client would show them,
+and the files it sent (`sendDocument`, multipart/form-data as Telegram takes it), content
+included.
 """
 
 import asyncio
@@ -85,6 +87,26 @@ class SentMessage:
         return message
 
 
+@dataclass(frozen=True)
+class SentDocument:
+    """A file the bot sent (`sendDocument`)."""
+
+    message_id: int
+    chat_id: int
+    file_name: str
+    content: bytes
+    caption: str | None
+
+    def as_json(self, chat: dict[str, Any]) -> dict[str, Any]:
+        """The message that carries it, as Telegram describes it."""
+        document: dict[str, Any] = {"file_id": f"doc{self.message_id}"}
+        document["file_unique_id"] = f"d{self.message_id}"
+        document |= {"file_name": self.file_name, "file_size": len(self.content)}
+        message: dict[str, Any] = {"message_id": self.message_id, "from": BOT_USER}
+        message |= {"chat": chat, "date": int(time.time()), "document": document}
+        return message if self.caption is None else message | {"caption": self.caption}
+
+
 class Rejected(Exception):
     """A call Telegram would answer with 400 Bad Request, and its description."""
 
@@ -112,6 +134,7 @@ class FakeBotApi:
         self._query_ids = itertools.count(7_000_001)
         self._messages: dict[int, SentMessage] = {}
         """What the bot sent, by message id (unique across chats here, unlike Telegram)."""
+        self._documents: list[SentDocument] = []
         self._keyboards: dict[int, list[str]] = {}
         """Per chat, the reply keyboard's labels as the last message that set one left it."""
         self._names: dict[int, tuple[str, str | None]] = {}
@@ -198,6 +221,16 @@ class FakeBotApi:
         found = [m for m in self.sent_messages(chat_id) if containing in m.text]
         assert found, f"no message containing {containing!r}: {self.sent_messages(chat_id)}"
         return found[-1]
+
+    def documents_to(self, chat_id: int) -> list[SentDocument]:
+        """The files delivered to `chat_id`, oldest first."""
+        with self._changed:
+            return [d for d in self._documents if d.chat_id == chat_id]
+
+    def wait_for_document(self, chat_id: int, timeout: float = 60) -> SentDocument:
+        """The first file delivered to `chat_id`, waiting for it."""
+        self.wait_until(lambda: bool(self.documents_to(chat_id)), timeout)
+        return self.documents_to(chat_id)[0]
 
     def answers_to(self, query_id: str) -> list[Call]:
         """The answerCallbackQuery calls for callback query `query_id`."""
@@ -319,14 +352,21 @@ class FakeBotApi:
                 {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
             )
         method = request.match_info["method"].lower()
-        params = {key: str(value) for key, value in (await request.post()).items()}
+        form = await request.post()
+        params = {k: str(v) for k, v in form.items() if not isinstance(v, web.FileField)}
+        files = {k: v.file.read() for k, v in form.items() if isinstance(v, web.FileField)}
+        names = {k: v.filename for k, v in form.items() if isinstance(v, web.FileField)}
         with self._changed:
             planned = self._faults.get(method)
             fault = planned.pop(0) if planned else None
             self.calls.append(Call(method, params, fault, request.match_info.get("caller", "")))
             # Its effect (a message kept, a button taken away) is seen with the call, so a
             # test that waited for the call sees it, even while the answer is delayed or held.
-            outcome = None if fault is not None else self._outcome(method, params)
+            outcome: Any = None
+            if fault is None and method == "senddocument":
+                outcome = self._sent_document(params, files, names)
+            elif fault is None:
+                outcome = self._outcome(method, params)
             self._changed.notify_all()
         if fault is not None:
             return _faulty_answer(request, fault)
@@ -364,6 +404,10 @@ class FakeBotApi:
                 return True
             if method in EDITS:
                 return self._edit(method, params)
+            if method == "getwebhookinfo":  # for polling: the updates not yet fetched
+                return {"url": "", "has_custom_certificate": False} | {
+                    "pending_update_count": len(self._updates)
+                }
             return True
 
     def _edit(self, method: str, params: dict[str, str]) -> dict[str, Any]:
@@ -459,6 +503,26 @@ class FakeBotApi:
                 self._keyboards[chat_id] = []
             self._changed.notify_all()
             return message.as_json(self._chat(chat_id))
+
+    def _sent_document(
+        self, params: dict[str, str], files: dict[str, bytes], names: dict[str, str]
+    ) -> dict[str, Any] | Rejected:
+        """Keep the file: uploaded as the `document` part itself, or as the part its
+        `attach://<name>` names (as aiogram sends it). Called locked."""
+        field = params.get("document", "document")
+        part = field.removeprefix("attach://")
+        if part not in files:
+            return Rejected("Bad Request: there is no document in the request")
+        sent = SentDocument(
+            message_id=next(self._message_ids),
+            chat_id=int(params["chat_id"]),
+            file_name=names[part],
+            content=files[part],
+            caption=params.get("caption"),
+        )
+        self._documents.append(sent)
+        self._changed.notify_all()
+        return sent.as_json(self._chat(sent.chat_id))
 
 
 def _label(button: str | dict[str, Any]) -> str:

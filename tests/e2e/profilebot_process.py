@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from infrastructure.settings import Settings
+
 
 def profilebot_command() -> str:
     found = shutil.which("profilebot", path=str(Path(sys.executable).parent))
@@ -19,32 +21,7 @@ def profilebot_command() -> str:
 
 def clean_env(**settings: str) -> dict[str, str]:
     """The caller's environment without any profilebot setting, plus `settings`."""
-    names = {
-        "BOT_TOKEN",
-        "TELEGRAM_API_URL",
-        "MONGO_URI",
-        "MONGO_DB",
-        "LOG_LEVEL",
-        "EMBEDDED_MONGO_PATH",
-        "MONGO_CONNECT_TIMEOUT_SECONDS",
-        "MONGO_OPERATION_TIMEOUT_MS",
-        "MONGO_EXECUTOR_THREADS",
-        "FSM_STATE_TTL_SECONDS",
-        "FLOOD_BURST",
-        "FLOOD_PER_MINUTE",
-        "SHUTDOWN_GRACE_SECONDS",
-        "EVENT_ISOLATION",
-        "CONVERSATION_LEASE_SECONDS",
-        "LOCK_WAIT_SECONDS",
-        "POLLER_LEASE_SECONDS",
-        "WEBHOOK_HOST",
-        "WEBHOOK_PORT",
-        "WEBHOOK_PATH",
-        "WEBHOOK_SECRET",
-        "WEBHOOK_MAX_CONNECTIONS",
-        "HTTP_HOST",
-        "HTTP_PORT",
-    }
+    names = {name.upper() for name in Settings.model_fields}
     env = {k: v for k, v in os.environ.items() if k.upper() not in names}
     return env | settings
 
@@ -67,15 +44,21 @@ def run(
 
 class BotProcess:
     """`profilebot polling` (or another serving `command`, such as `webhook`) in the
-    background; output goes to files in `cwd`."""
+    background; output goes to files in `cwd`. `executable`: another installation's
+    `profilebot` (a previous release's) instead of this one's."""
 
     def __init__(
-        self, cwd: Path, env: dict[str, str], name: str = "bot", command: str = "polling"
+        self,
+        cwd: Path,
+        env: dict[str, str],
+        name: str = "bot",
+        command: str = "polling",
+        executable: Path | None = None,
     ) -> None:
         self.log = cwd / f"{name}.log"
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(
-                [profilebot_command(), command],
+                [str(executable or profilebot_command()), command],
                 cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,

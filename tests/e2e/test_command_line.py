@@ -1,6 +1,8 @@
 """The `profilebot` command as a user runs it: local chat (piped and in a terminal), embedded
 database, bad set-ups."""
 
+import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -9,6 +11,7 @@ import pytest
 
 from infrastructure.embedded_mongo import EmbeddedMongo
 from presentation.entrypoints.cli import CHAT_BANNER
+from presentation.entrypoints.terminal.chat import INTRO
 from presentation.telegram import texts
 from presentation.telegram.translation import speaking
 from tests.e2e.profilebot_process import clean_env, profilebot_command, run
@@ -34,7 +37,7 @@ def test_chat_reads_piped_lines_and_prints_the_replies(
     assert (ask, registered) == (texts.ask_name(), texts.registered("Ada"))
     assert name_choices == "  [1] Terminal   [2] ❌ Cancel"
     assert profile.startswith("Name: Ada\nRegistered: ")
-    assert profile_choices == "  [1] ✏️ Rename   [2] 🗑 Delete"
+    assert profile_choices == "  #1: [1] ✏️ Rename   [2] 🗑 Delete"
     assert result.stderr == ""
 
 
@@ -65,7 +68,7 @@ def test_chat_taps_the_buttons_it_lists_by_number(
     assert shown[2:3] + shown[5:] == [
         texts.registered("Terminal"),
         texts.confirm_forget(),
-        "  [1] 🗑 Yes, delete it   [2] Keep it",
+        "  #2: [1] 🗑 Yes, delete it   [2] Keep it",
         texts.forgotten(),
         texts.not_registered(),
     ]
@@ -136,12 +139,34 @@ def test_chat_without_configuration_uses_an_embedded_database_that_persists(
     assert positions == sorted(positions), second.stderr
 
 
+def test_a_piped_chat_lets_its_embedded_server_finish_its_own_stop_and_keeps_the_data(
+    tmp_path: Path,
+) -> None:
+    first = run(["chat"], tmp_path, clean_env(LOG_LEVEL="INFO"), stdin="/start\nAda\n")
+    second = run(["chat"], tmp_path, clean_env(), stdin="/me\n")
+
+    assert first.returncode == 0, first.stderr
+    [pid] = re.findall(r"started embedded MongoDB \(pid (\d+)\)", first.stderr)
+    # Exit code 0: the server's own SIGTERM handler ran its stop (connections drained,
+    # storage closed) to the end; it was neither killed nor cut short.
+    assert f"stopped embedded MongoDB (pid {pid}, code 0)" in first.stderr
+    assert "killing it" not in first.stderr
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid), 0)  # gone, not left behind
+    server_log = (tmp_path / ".data" / "secantusd.log").read_text()
+    assert "WARNING" not in server_log, server_log  # nor a stuck connection on its way out
+    assert "ERROR" not in server_log, server_log
+    assert second.returncode == 0, second.stderr
+    assert replies(second.stdout)[0].startswith("Name: Ada\n")
+
+
 def test_run_in_a_terminal_without_a_token_shows_the_banner_chats_and_stops_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
     terminal = Terminal([profilebot_command(), "run"], tmp_path, clean_env(LOG_LEVEL="INFO"))
     try:
         terminal.wait_for(CHAT_BANNER)
+        terminal.wait_for(INTRO)
         terminal.wait_for("you> ")
         terminal.type("/start\n")
         terminal.wait_for(texts.ask_name())

@@ -12,6 +12,7 @@ from application.errors import StorageUnavailable
 from infrastructure.mongo_client import Document
 from infrastructure.mongo_executor import MongoExecutor
 from infrastructure.mongo_lease import LeaseFields, LeaseLost, MongoLease, Renewals, kept
+from infrastructure.schema import stamp
 
 pytestmark = pytest.mark.mongo
 DOC = "the-document"
@@ -73,7 +74,7 @@ async def test_a_release_is_also_the_holders_write_and_frees_the_lease(
     assert busy.document == taken.document  # a waiter's try writes nothing
     assert await lease.release(DOC, "a", also_set={"state": {"$literal": "$done"}})
     document = lease.collection.find_one({"_id": DOC})
-    assert document == {"_id": DOC, "taken_by": "a", "state": "$done"}
+    assert document == {"_id": DOC, "taken_by": "a", "state": "$done", **stamp()}
     assert (await lease.acquire(DOC, "b", 60_000)).held
 
 

@@ -8,7 +8,8 @@ from pymongo.database import Database
 
 from infrastructure.mongo_client import Document
 from infrastructure.mongo_executor import MongoExecutor
-from infrastructure.mongo_poller_lease import MongoPollerLease
+from infrastructure.mongo_poller_lease import POLLER_LEASES, MongoPollerLease
+from infrastructure.schema import SCHEMA_VERSION, VERSION_FIELD
 
 pytestmark = pytest.mark.mongo
 
@@ -123,3 +124,23 @@ async def test_the_expiry_is_stored_as_milliseconds_of_the_servers_clock(
     assert document is not None
     assert isinstance(document["until_ms"], int)
     assert document["until_ms"] - document["now_ms"] == 2500
+
+
+async def test_each_write_of_the_holder_leaves_the_document_current(
+    lease: MongoPollerLease, database: Database[Document]
+) -> None:
+    def version() -> object:
+        document = database[POLLER_LEASES.collection].find_one({"_id": "poller:4242"})
+        return None if document is None else document.get(VERSION_FIELD)
+
+    def forget_the_version() -> None:
+        database[POLLER_LEASES.collection].update_one({}, {"$unset": {VERSION_FIELD: ""}})
+
+    assert (await lease.acquire("a", 60)).held
+    assert version() == SCHEMA_VERSION
+    forget_the_version()
+    assert await lease.renew("a", 60)
+    assert version() == SCHEMA_VERSION
+    forget_the_version()
+    assert await lease.release("a")
+    assert version() == SCHEMA_VERSION

@@ -1,5 +1,6 @@
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from infrastructure.clock import utc_now
 from infrastructure.mongo_client import CODEC_OPTIONS, Document
 from infrastructure.mongo_executor import MongoExecutor
 from infrastructure.mongo_user_repository import USER_ID_INDEX, MongoUserRepository, user_document
+from infrastructure.schema import SCHEMA_VERSION, VERSION_FIELD
 from tests.conftest import FailPoints
 
 pytestmark = pytest.mark.mongo
@@ -112,17 +114,72 @@ async def test_change_name_remembers_which_request_renamed_until_another_does(
     assert (again.last_answered_by, after_another.last_answered_by) == (41, 42)
 
 
-async def test_a_rename_recorded_by_the_previous_release_is_still_known_as_answered(
+def version_1(document: Document) -> Document:
+    """`document` as 0.1.0 stored it: no version field."""
+    return {k: v for k, v in document.items() if k != VERSION_FIELD}
+
+
+async def test_a_rename_a_version_1_document_records_as_renamed_by_is_still_known_as_answered(
     users: MongoUserRepository, database: Database[Document]
 ) -> None:
-    previous_release = user_document(ada()) | {"name": "Grace", "renamed_by": 41}
-    database["users"].insert_one(previous_release)  # `renamed_by`, not `answered_by`
+    old = version_1(user_document(ada())) | {"name": "Grace", "renamed_by": 41}
+    database["users"].insert_one(old)  # `renamed_by`, not `answered_by`
 
+    assert await users.answered_by(7) == 41
     again = await users.change_name(UserId(7), UserName("Grace"), T0, request_id=41)
 
     assert again is not None
     assert again.last_answered_by == 41  # so update 41, delivered again, is "renamed"
     assert await users.answered_by(7) == 41
+
+
+async def test_renamed_by_is_not_read_from_a_current_document(
+    users: MongoUserRepository, database: Database[Document]
+) -> None:
+    database["users"].insert_one(user_document(ada()) | {"renamed_by": 41})
+
+    assert await users.answered_by(7) is None
+
+
+@pytest.mark.parametrize(
+    ("write", "answered_by"),
+    [
+        pytest.param(lambda u: u.change_name(UserId(7), UserName("Bob"), T0, 42), 42, id="rename"),
+        pytest.param(
+            lambda u: u.change_name(UserId(7), UserName("Ada"), T0, 42), 41, id="same-name"
+        ),
+        pytest.param(lambda u: u.set_language(UserId(7), Language("ru"), T0), 41, id="language"),
+    ],
+)
+async def test_a_write_to_part_of_a_version_1_document_leaves_it_current(
+    users: MongoUserRepository,
+    database: Database[Document],
+    write: Callable[[MongoUserRepository], Awaitable[object]],
+    answered_by: int,
+) -> None:
+    database["users"].insert_one(version_1(user_document(ada())) | {"renamed_by": 41})
+
+    await write(users)
+
+    [stored] = database["users"].find({}, {"_id": False})
+    assert stored[VERSION_FIELD] == SCHEMA_VERSION
+    assert "renamed_by" not in stored
+    assert stored["answered_by"] == answered_by
+
+
+async def test_a_version_1_deletion_record_is_read_and_replaced_by_a_current_registration(
+    users: MongoUserRepository, database: Database[Document]
+) -> None:
+    forgotten = {"telegram_id": 7, "answered_by": 41, "forgotten_at": T0}
+    database["users"].insert_one(forgotten)  # as 0.1.0's /forget leaves it
+
+    assert await users.get(UserId(7)) is None
+    assert await users.answered_by(7) == 41
+    await users.add(ada(), request_id=42)
+
+    [stored] = database["users"].find({}, {"_id": False})
+    assert stored == user_document(ada()) | {"answered_by": 42}
+    assert stored[VERSION_FIELD] == SCHEMA_VERSION
 
 
 async def test_change_name_to_the_same_name_keeps_the_update_time(
@@ -283,7 +340,8 @@ async def test_each_answer_records_its_request_and_a_deletion_keeps_only_that(
 
     assert await users.answered_by(7) == 43
     [left] = database["users"].find({}, {"_id": False})
-    assert set(left) == {"telegram_id", "answered_by", "forgotten_at"}  # nothing of the profile
+    # Nothing of the profile
+    assert set(left) == {"telegram_id", "answered_by", "forgotten_at", VERSION_FIELD}
     assert await users.get(UserId(7)) is None
     assert await users.change_name(UserId(7), UserName("Bob"), T0) is None
     assert await users.set_language(UserId(7), Language("ru"), T0) is None

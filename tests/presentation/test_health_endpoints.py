@@ -1,4 +1,6 @@
 import asyncio
+import math
+import time
 
 import pytest
 from aiohttp import web
@@ -73,3 +75,82 @@ async def test_metrics_are_served_in_prometheus_text_format() -> None:
     families = {family.name: family for family in text_string_to_metric_families(text)}
     [sample] = [s for s in families["profilebot_updates"].samples if s.name.endswith("_total")]
     assert (sample.labels, sample.value) == ({"type": "message", "outcome": "ok"}, 1.0)
+
+
+async def test_metrics_are_gzipped_for_a_scraper_that_accepts_it() -> None:
+    client = await client_for(answers)
+    try:
+        response = await client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+        text = await response.text()  # aiohttp's client inflates it
+    finally:
+        await client.close()
+
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "profilebot_ready" in text
+
+
+async def test_metrics_are_openmetrics_for_a_scraper_that_asks_for_it() -> None:
+    client = await client_for(answers)
+    try:
+        response = await client.get(
+            "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+        )
+        text = await response.text()
+    finally:
+        await client.close()
+
+    assert response.headers["Content-Type"].startswith("application/openmetrics-text")
+    assert text.endswith("# EOF\n")
+
+
+def ready_value(text: str) -> float:
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    [sample] = families["profilebot_ready"].samples
+    return sample.value
+
+
+@pytest.mark.parametrize(("ping", "ready"), [(answers, 1.0), (is_down, 0.0), (hangs, 0.0)])
+async def test_a_scrape_reports_the_readiness_check_the_one_before_it_started(
+    ping: Ping, ready: float
+) -> None:
+    client = await client_for(ping)
+    try:
+        first = await (await client.get("/metrics")).text()
+        await asyncio.sleep(0.5)  # past the check's 0.2 s time budget
+        second = await (await client.get("/metrics")).text()
+    finally:
+        await client.close()
+
+    assert math.isnan(ready_value(first))  # not checked yet
+    assert ready_value(second) == ready
+
+
+async def test_a_scrape_does_not_wait_for_a_ping_that_hangs() -> None:
+    endpoints = HealthEndpoints(hangs, Metrics(), timeout_seconds=30)
+    app = web.Application()
+    endpoints.add_to(app)
+    client: Client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        started = time.monotonic()
+        for _ in range(3):
+            assert (await client.get("/metrics")).status == 200
+        seconds = time.monotonic() - started
+    finally:
+        await client.close()  # cancels the check still waiting
+
+    assert seconds < 5
+
+
+async def test_a_draining_process_scrapes_as_not_ready() -> None:
+    client = await client_for(answers)
+    try:
+        assert client.app is not None
+        client.app[ENDPOINTS].draining = True
+        await client.get("/metrics")
+        await asyncio.sleep(0.1)
+        text = await (await client.get("/metrics")).text()
+    finally:
+        await client.close()
+
+    assert ready_value(text) == 0.0

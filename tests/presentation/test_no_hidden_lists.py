@@ -4,6 +4,7 @@ wrong" or "Cancelled." in its place, or a command going unmeasured)."""
 
 import importlib
 import pkgutil
+from pathlib import Path
 
 import pytest
 from aiogram.fsm.state import State
@@ -84,6 +85,16 @@ def test_every_command_is_sent_while_mongodb_is_down(entry: CommandEntry) -> Non
     tried = [*storage_outage.COMMANDS_THAT_READ, *storage_outage.COMMANDS_THAT_READ_NOTHING]
 
     assert f"/{entry.name}" in tried
+
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+@pytest.mark.parametrize("entry", COMMANDS, ids=lambda entry: f"/{entry.name}")
+def test_every_command_has_a_row_in_the_readmes_command_table(entry: CommandEntry) -> None:
+    rows = [line for line in README.read_text("utf-8").splitlines() if line.startswith("| `/")]
+
+    assert any(row.startswith(f"| `/{entry.name}`") for row in rows)
 
 
 def test_every_router_a_handler_module_builds_is_of_a_kind_build_router_includes() -> None:

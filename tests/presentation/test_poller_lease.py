@@ -164,6 +164,21 @@ async def test_renewals_keep_the_lease_for_as_long_as_it_is_held() -> None:
         assert keeper.poll_seconds() is not None
 
 
+async def test_each_time_the_lease_is_taken_the_process_is_told() -> None:
+    lease, taken = MemoryLease(), []
+    keeper = await acquired(lease, 3.0, on_acquired=lambda: taken.append("taken"))
+    assert taken == ["taken"]
+    lease.token = "another poller"  # lost: another took it
+    async with keeper.holding() as lost:
+        async with asyncio.timeout(5):
+            await lost.wait()
+    lease.token, lease.until = None, 0.0  # and let it go
+
+    assert await keeper.wait_until_acquired(asyncio.Event())
+
+    assert taken == ["taken", "taken"]
+
+
 async def test_a_standby_takes_the_lease_as_soon_as_it_runs_out(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

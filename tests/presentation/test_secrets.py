@@ -9,7 +9,7 @@ from infrastructure.mongo_client import create_mongo_client
 from infrastructure.secrets import mongo_uri_secrets, redact
 from infrastructure.settings import Settings
 from infrastructure.startup_error import StartupError
-from presentation.bootstrap.logging_setup import RedactingFormatter
+from presentation.bootstrap.logging_setup import formatter_for
 
 URI = "mongodb://bob:p%40ss%2Fw0rd@db.example:27017/?authSource=admin"
 
@@ -37,7 +37,7 @@ def test_settings_name_the_token_and_every_spelling_of_the_password() -> None:
 def test_log_lines_and_their_tracebacks_are_scrubbed() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(RedactingFormatter(["123:SECRET_part", "p@ss/w0rd"]))
+    handler.setFormatter(formatter_for("text", ["123:SECRET_part", "p@ss/w0rd"]))
     log = logging.getLogger("test.secrets")
     log.addHandler(handler)
     try:

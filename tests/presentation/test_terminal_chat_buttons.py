@@ -1,5 +1,6 @@
-"""`profilebot chat` offers the bot's buttons as numbered choices, and a typed number or
-label taps one as Telegram would: the real container and dispatcher, storage in memory."""
+"""`profilebot chat` offers the bot's buttons as numbered choices, a message's inline ones
+once, under it, tagged; a typed number, label or tag and number taps one as Telegram would:
+the real container and dispatcher, storage in memory."""
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,8 +25,9 @@ from tests.conversations.conftest import InMemoryStorage
 USER = 7
 NAME_CHOICES = "  [1] Terminal   [2] ❌ Cancel"
 """The name keyboard: the local user's Telegram name ("Terminal"), and Cancel."""
-PROFILE_CHOICES = "  [1] ✏️ Rename   [2] 🗑 Delete"
-QUESTION_CHOICES = "  [1] 🗑 Yes, delete it   [2] Keep it"
+PROFILE_CHOICES = "  #{}: [1] ✏️ Rename   [2] 🗑 Delete"
+"""Under the profile: format with the message's tag, its place among those with buttons."""
+QUESTION_CHOICES = "  #{}: [1] 🗑 Yes, delete it   [2] Keep it"
 
 ChatRun = Callable[..., Awaitable[list[str]]]
 
@@ -87,10 +89,10 @@ async def test_the_profiles_delete_button_then_yes_deletes_the_profile(chat: Cha
     profile_at = transcript.index("you> /me")
     assert transcript[profile_at + 1].startswith("Name: Ada\n")
     assert transcript[profile_at + 2 :] == [
-        PROFILE_CHOICES,
+        PROFILE_CHOICES.format(1),
         "you> 2",
         texts.confirm_forget(),
-        QUESTION_CHOICES,  # the profile's buttons were taken off: only the question's
+        QUESTION_CHOICES.format(2),
         "you> 1",
         texts.forgotten(),
         "you> /me",
@@ -101,7 +103,12 @@ async def test_the_profiles_delete_button_then_yes_deletes_the_profile(chat: Cha
 async def test_keep_it_is_tapped_by_its_label_in_any_case(chat: ChatRun) -> None:
     transcript = await chat("/start", "Ada", "/forget", "keep IT", "/me")
 
-    assert transcript[7:11] == [QUESTION_CHOICES, "you> keep IT", texts.kept(), "you> /me"]
+    assert transcript[7:11] == [
+        QUESTION_CHOICES.format(1),
+        "you> keep IT",
+        texts.kept(),
+        "you> /me",
+    ]
     assert transcript[11].startswith("Name: Ada\n")
 
 
@@ -109,7 +116,7 @@ async def test_a_used_button_is_no_longer_offered(chat: ChatRun) -> None:
     transcript = await chat("/start", "Ada", "/me", "rename", "rename")
 
     assert transcript[7:] == [
-        PROFILE_CHOICES,
+        PROFILE_CHOICES.format(1),
         "you> rename",
         texts.ask_new_name("Ada"),
         NAME_CHOICES,  # Rename is gone with the profile's buttons: the keyboard alone
@@ -132,18 +139,52 @@ async def test_a_number_that_is_no_choice_is_an_ordinary_message(chat: ChatRun) 
     ]
 
 
-async def test_a_pressed_buttons_answer_is_shown_and_older_live_buttons_are_offered_again(
+async def test_a_pressed_buttons_answer_is_shown_and_older_live_buttons_are_not_listed_again(
     chat: ChatRun,
 ) -> None:
     transcript = await chat("/start", "Ada", "/forget", "/me", "delete")
 
     me_at = transcript.index("you> /me")
     assert transcript[me_at + 2 :] == [
-        PROFILE_CHOICES,  # the latest message's buttons; the question's are still live
+        PROFILE_CHOICES.format(2),  # the question's (#1) are still there, above
         "you> delete",
         f"({states.still_waiting('Forgetting:waiting_for_confirmation')})",
-        QUESTION_CHOICES,
     ]
+
+
+async def test_a_message_s_buttons_are_listed_once_under_it_not_under_later_replies(
+    chat: ChatRun,
+) -> None:
+    transcript = await chat("/start", "Ada", "/me", "/language", "Русский", "/help")
+
+    me_at = transcript.index("you> /me")
+    assert transcript[me_at + 1].startswith("Name: Ada\n")
+    assert transcript[me_at + 2 :] == [
+        PROFILE_CHOICES.format(1),
+        "you> /language",
+        texts.choose_language(),
+        "  #2: [1] ✓ English   [2] Русский",
+        "you> Русский",
+        speaking_ru(texts.language_chosen),
+        "you> /help",
+        speaking_ru(texts.help_text),  # the English profile's buttons are not repeated
+    ]
+
+
+async def test_an_older_messages_button_is_tapped_by_its_tag_and_number(chat: ChatRun) -> None:
+    transcript = await chat("/start", "Ada", "/forget", "/me", "delete", "#1.1")
+
+    assert transcript[-2:] == ["you> #1.1", texts.forgotten()]  # "Yes, delete it" under #1
+
+
+async def test_a_number_names_the_choices_listed_last_never_an_older_messages(
+    chat: ChatRun,
+) -> None:
+    transcript = await chat("/start", "Ada", "/forget", "/me", "delete", "1")
+
+    # The choices listed last (the profile's) are gone: "1" is a message, which keeps the
+    # profile, not a tap on the question's "Yes, delete it" above them.
+    assert transcript[-2:] == ["you> 1", texts.kept()]
 
 
 async def test_inline_and_keyboard_choices_are_numbered_on_from_each_other(
@@ -153,25 +194,30 @@ async def test_inline_and_keyboard_choices_are_numbered_on_from_each_other(
 
     assert transcript[7:9] == [NAME_CHOICES, "you> /me"]
     assert transcript[10:] == [
-        f"{PROFILE_CHOICES}\n  [3] Terminal   [4] ❌ Cancel",
+        PROFILE_CHOICES.format(1),
+        "  [3] Terminal   [4] ❌ Cancel",
         "you> 3",
-        texts.renamed("Terminal"),
-        PROFILE_CHOICES,  # as in Telegram, the profile's buttons stay until pressed
+        texts.renamed("Terminal"),  # the profile's buttons, still there, are not repeated
     ]
 
 
-def test_an_edit_with_other_buttons_replaces_them_and_one_without_takes_them_off() -> None:
+def test_an_edit_with_other_buttons_lists_them_again_and_one_without_takes_them_off() -> None:
     choices = Choices()
-    choices.sent(_message(1, "A"))
-    choices.sent(_message(2, "B"))
+    assert choices.sent(_message(1, "A")) == "  #1: [1] A"
+    assert choices.sent(_message(2, "B")) == "  #2: [1] B"
 
-    choices.requested(EditMessageReplyMarkup(chat_id=USER, message_id=1, reply_markup=_keys("C")))
-    assert choices.menu() == "  [1] B"
-    choices.requested(EditMessageText(chat_id=USER, message_id=2, text="edited"))
-    assert choices.menu() == "  [1] C"
-    assert choices.chosen("c") == choices.now()[0]
-    choices.requested(EditMessageReplyMarkup(chat_id=USER, message_id=1))
-    assert (choices.menu(), choices.chosen("1")) == ("", None)
+    replaced = EditMessageReplyMarkup(chat_id=USER, message_id=1, reply_markup=_keys("C"))
+    assert choices.requested(replaced) == "  #1: [1] C"
+    assert choices.chosen("1") == choices.chosen("c") == choices.chosen("#1.1") is not None
+    assert choices.requested(EditMessageText(chat_id=USER, message_id=2, text="edited")) is None
+    assert choices.chosen("#2.1") is None
+    assert choices.requested(EditMessageReplyMarkup(chat_id=USER, message_id=1)) is None
+    assert (choices.chosen("1"), choices.chosen("#1.1")) == (None, None)
+
+
+def speaking_ru(text: Callable[[], str]) -> str:
+    with speaking("ru"):
+        return text()
 
 
 def _message(message_id: int, label: str) -> Message:

@@ -1,7 +1,9 @@
 """In-memory stand-ins for the ports, shared by the use-case tests."""
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
+from application.personal_data import Retention, StoredAbout, StoredRecord
 from application.user_repository import NameChange, UserAlreadyExists
 from domain.language import Language
 from domain.user import User, UserId
@@ -57,6 +59,50 @@ class InMemoryUserRepository:
 
     async def answered_by(self, user_id: int) -> int | None:
         return self.answered.get(user_id)
+
+
+RETENTION = Retention(
+    deletion_record=timedelta(hours=48),
+    open_question=timedelta(hours=24),
+    conversation=timedelta(hours=48),
+    handled_updates=100,
+)
+"""What the fake says it keeps, and for how long (test data, not the adapters' settings)."""
+
+
+class InMemoryPersonalData:
+    """`PersonalData` over the fake repository: a user's record (their profile, or which
+    request deleted them), then whatever `others` keeps about them (say, a conversation)."""
+
+    def __init__(
+        self,
+        users: InMemoryUserRepository,
+        others: Callable[[int], Iterable[StoredRecord]] = lambda _user_id: (),
+        retention: Retention = RETENTION,
+    ) -> None:
+        self._users = users
+        self._others = others
+        self._retention = retention
+
+    async def stored_about(self, user_id: UserId) -> StoredAbout:
+        user = self._users.users.get(user_id)
+        answered_by = self._users.answered.get(user_id.value)
+        fields: dict[str, object] | None = None
+        if user is not None:
+            fields = {
+                "telegram_id": user.id.value,
+                "name": user.name.value,
+                "created_at": user.created_at,
+                "updated_at": user.updated_at,
+                "answered_by": answered_by,
+            } | ({} if user.language is None else {"language": user.language.code})
+        elif user_id.value in self._users.answered:  # deleted: the record of which request
+            fields = {"telegram_id": user_id.value, "answered_by": answered_by}
+        records = [] if fields is None else [StoredRecord(kept_in="users", fields=fields)]
+        return StoredAbout(user=user, records=(*records, *self._others(user_id.value)))
+
+    def retention(self) -> Retention:
+        return self._retention
 
 
 class SteppingClock:

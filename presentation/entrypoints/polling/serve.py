@@ -7,7 +7,7 @@ lease polls, the others wait on standby and take over (`infrastructure.poller_le
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 
 from aiogram import Bot
@@ -25,6 +25,7 @@ from presentation.entrypoints.interruption import (
 )
 from presentation.entrypoints.polling.acknowledged import confirm, poll
 from presentation.entrypoints.polling.lease_gate import LeaseGate
+from presentation.entrypoints.telegram_backlog import watching_telegram_backlog
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,17 @@ async def run_polling(container: Container) -> None:
     """
     settings = container.settings()
     metrics = container.metrics()
+    forget_remembered = _forget_remembered(container)
+
+    def lost() -> None:
+        metrics.count_lease_lost("poller")
+        forget_remembered()
+
     keeper = LeaseKeeper(
         container.storage.poller_lease(),
         settings.poller_lease_seconds,
-        on_lost=lambda: metrics.count_lease_lost("poller"),
+        on_lost=lost,
+        on_acquired=forget_remembered,
     )
     # Leaving the block closes the Bot API session, after the in-flight handlers replied.
     async with container.bot() as bot, AsyncExitStack() as serving:
@@ -54,6 +62,8 @@ async def run_polling(container: Container) -> None:
             raise Interrupted(start_up.signum)
         bot.session.middleware(LeaseGate(keeper))  # every getUpdates passes the lease's check
         stop = _stop_on_signals(health)  # no await since start-up's: no signal falls between
+        if health is not None:  # its metrics are served
+            await serving.enter_async_context(watching_telegram_backlog(bot, metrics))
         try:
             await _poll_while_leased(container, bot, keeper, stop)
         finally:
@@ -114,6 +124,14 @@ async def _poll_until_stopped_or_lost(
     else:
         await confirm(bot, window)
     return True
+
+
+def _forget_remembered(container: Container) -> Callable[[], None]:
+    """Once the lease is lost, another poller may serve this process's users: what it
+    remembers of their conversations is asked of MongoDB afresh, by the updates still in
+    progress here and after it takes the lease again."""
+    remembered = container.storage.remembered()
+    return (lambda: None) if remembered is None else remembered.forget_all
 
 
 async def _set_when(event: asyncio.Event, then: asyncio.Event) -> None:

@@ -9,11 +9,12 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from aiogram.enums import ChatType
-from aiogram.methods import AnswerCallbackQuery, SendMessage, TelegramMethod
-from aiogram.types import CallbackQuery, Chat, Message, Update, User
+from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage, TelegramMethod
+from aiogram.types import BufferedInputFile, CallbackQuery, Chat, Message, Update, User
 from dependency_injector import providers
 
 from presentation.bootstrap.container import Container
@@ -27,6 +28,12 @@ from presentation.entrypoints.terminal.local_user import LocalUser
 LOCAL_BOT_TOKEN = "1:local-terminal-chat"
 ESCAPE = "\\"
 """Starts a line to send as a message even if it names a listed button."""
+INTRO = (
+    "Type to talk to the bot, Ctrl-D to quit. Buttons are listed as numbered choices: a"
+    " number or a label taps one of those listed last, #2.1 the first under an older"
+    " message marked #2; a line starting with \\ is sent as typed."
+)
+"""Shown on stderr when a person chats at a terminal (not when input is piped)."""
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,8 @@ log = logging.getLogger(__name__)
 async def chat_in_terminal(container: Container, local_user: LocalUser) -> None:
     """The chat `profilebot chat` runs: stdin to stdout until end of input; SIGINT (Ctrl-C)
     or SIGTERM end it the same way, so the storage is closed in order afterwards."""
+    if sys.stdin.isatty():
+        print(INTRO, file=sys.stderr, flush=True)
     with stop_signals_cancel_this_task():
         await run_chat(
             container, stdin_lines(), print_reply, local_user.user_id, local_user.language_code
@@ -48,9 +57,9 @@ async def run_chat(
     language_code: str | None = None,
 ) -> None:
     """Feed each line to the dispatcher as a private message; print what the bot sends,
-    then the buttons the user could tap now, numbered. A line naming one (its number or
-    label) taps it, as in Telegram: a keyboard button sends its label, an inline one
-    presses it.
+    each message's inline buttons under it, numbered and tagged, and the reply keyboard's
+    under the replies. A line naming one (see `choices`) taps it, as in Telegram: a
+    keyboard button sends its label, an inline one presses it.
 
     The container must be started; its Bot API session is replaced by one that prints.
     The chat ends at the end of input, or once nobody reads its output any more
@@ -59,18 +68,23 @@ async def run_chat(
     output, choices = _Output(print_reply), Choices()
 
     def on_request(method: TelegramMethod[Any]) -> None:
-        choices.requested(method)
-        if (shown := _shown_to_user(method)) is not None:
-            output.say(shown)
+        listed = choices.requested(method)
+        for shown in (_shown_to_user(method), listed):
+            if shown is not None:
+                output.say(shown)
+
+    def on_sent(message: Message) -> None:
+        if (listed := choices.sent(message)) is not None:
+            output.say(listed)
 
     container.bot_token.override(providers.Object(LOCAL_BOT_TOKEN))
-    session = LocalBotSession(on_request, on_sent=choices.sent)
+    session = LocalBotSession(on_request, on_sent)
     container.bot_session.override(providers.Object(session))
     bot, dispatcher = container.bot(), container.dispatcher()
     # Handled update ids are remembered in MongoDB, so each run numbers its updates after
     # every earlier run's: from the clock, in microseconds.
     update_ids = itertools.count(time.time_ns() // 1_000)
-    menu = ""
+    keyboard = ""
     async for text in lines:
         if output.closed:
             break
@@ -81,9 +95,9 @@ async def run_chat(
             await dispatcher.feed_update(bot, update)
         except Exception:
             log.exception("the bot failed on update %d", update.update_id)
-        shown, menu = menu, choices.menu()
-        if menu and (output.said > said or menu != shown):
-            output.say(menu)
+        shown, keyboard = keyboard, choices.keyboard_menu()
+        if keyboard and (output.said > said or keyboard != shown):
+            output.say(keyboard)
 
 
 class _Output:
@@ -93,7 +107,7 @@ class _Output:
         self._print_reply = print_reply
         self.closed = False
         self.said = 0
-        """How many texts were printed: whether a line was answered, for the menu."""
+        """How many texts were printed: whether a line was answered, for the keyboard."""
 
     def say(self, text: str) -> None:
         if self.closed:
@@ -107,13 +121,28 @@ class _Output:
 
 
 def _shown_to_user(method: TelegramMethod[Any]) -> str | None:
-    """What Telegram shows of a request: a message's text, or a pressed button's answer,
-    shown briefly over the chat (here in parentheses)."""
+    """What Telegram shows of a request: a message's text, a file (here saved, and where
+    said), or a pressed button's answer, shown briefly over the chat (here in parentheses)."""
     if isinstance(method, SendMessage):
         return method.text
+    if isinstance(method, SendDocument):
+        return "\n".join(filter(None, [method.caption, _saved(method, Path.cwd())]))
     if isinstance(method, AnswerCallbackQuery) and method.text:
         return f"({method.text})"
     return None
+
+
+def _saved(method: SendDocument, folder: Path) -> str:
+    """Write the file the bot sent into `folder`, under its name; where it went, in brackets."""
+    sent = method.document
+    if not isinstance(sent, BufferedInputFile):
+        return "[a file that is not kept here]"
+    path = folder.resolve() / Path(sent.filename or "file").name
+    try:
+        path.write_bytes(sent.data)
+    except OSError as error:
+        return f"[file {path.name} not saved: {error.strerror}]"
+    return f"[file saved: {path}]"
 
 
 def _update_for(line: str, choice: Choice | None, update_id: int, sender: User) -> Update:

@@ -9,9 +9,17 @@ from typing import Any, cast
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ChatType
-from aiogram.methods import GetMe, SendMessage, TelegramMethod
+from aiogram.methods import GetMe, GetWebhookInfo, SendDocument, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
+from aiogram.types import (
+    BufferedInputFile,
+    Chat,
+    Document,
+    InlineKeyboardMarkup,
+    Message,
+    User,
+    WebhookInfo,
+)
 
 
 class UnsupportedLocalMethod(NotImplementedError):
@@ -22,8 +30,9 @@ class LocalBotSession(BaseSession):
     """Hands every request to `on_request` and answers it as Telegram would, without network.
 
     Supported: `sendMessage` (the sent message, with its inline buttons, also goes to
-    `on_sent`), `getMe`, and methods that may return `True` (`setMyCommands`,
-    `answerCallbackQuery`, `editMessageReplyMarkup`, …), which do.
+    `on_sent`), `sendDocument` of a file in memory (its content stays in the request),
+    `getMe`, `getWebhookInfo` (nothing pending), and methods that may return `True`
+    (`setMyCommands`, `answerCallbackQuery`, `editMessageReplyMarkup`, …), which do.
     """
 
     def __init__(
@@ -43,13 +52,16 @@ class LocalBotSession(BaseSession):
         timeout: int | None = None,  # noqa: ASYNC109 - the base class fixes the signature
     ) -> TelegramType:
         self._on_request(method)
-        if isinstance(method, SendMessage):
+        if isinstance(method, SendMessage | SendDocument):
             sent = self._sent_message(method)
             if self._on_sent is not None:
                 self._on_sent(sent)
             return cast(TelegramType, sent)
         if isinstance(method, GetMe):
             return cast(TelegramType, User(id=bot.id, is_bot=True, first_name="profilebot"))
+        if isinstance(method, GetWebhookInfo):
+            info = WebhookInfo(url="", has_custom_certificate=False, pending_update_count=0)
+            return cast(TelegramType, info)
         returning = method.__returning__
         if returning is bool or bool in typing.get_args(returning):
             return cast(TelegramType, True)
@@ -69,16 +81,34 @@ class LocalBotSession(BaseSession):
     async def close(self) -> None:
         """Nothing to close: no connection was ever opened."""
 
-    def _sent_message(self, method: SendMessage) -> Message:
+    def _sent_message(self, method: SendMessage | SendDocument) -> Message:
+        message_id = next(self._message_ids)
         chat_id = method.chat_id if isinstance(method.chat_id, int) else 0
+        if isinstance(method, SendMessage):
+            content: dict[str, Any] = {"text": method.text}
+        else:
+            content = {"caption": method.caption, "document": _document(method, message_id)}
         return Message(
-            message_id=next(self._message_ids),
+            message_id=message_id,
             date=datetime.now(UTC),
             chat=Chat(id=chat_id, type=ChatType.PRIVATE),
-            text=method.text,
             reply_markup=(
                 method.reply_markup
                 if isinstance(method.reply_markup, InlineKeyboardMarkup)
                 else None
             ),
+            **content,
         )
+
+
+def _document(method: SendDocument, message_id: int) -> Document:
+    """The document as Telegram describes a file it has taken: a file of ours in memory."""
+    sent = method.document
+    if not isinstance(sent, BufferedInputFile):
+        raise UnsupportedLocalMethod("a local session takes a document's content in memory only")
+    return Document(
+        file_id=f"local-{message_id}",
+        file_unique_id=f"local-{message_id}",
+        file_name=sent.filename,
+        file_size=len(sent.data),
+    )

@@ -31,6 +31,7 @@ from presentation.entrypoints.interruption import (
     Interrupted,
     stop_signals_cancel_this_task,
 )
+from presentation.entrypoints.telegram_backlog import watching_telegram_backlog
 from presentation.telegram.middlewares.in_flight import InFlight
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,8 @@ async def run_webhook(container: Container) -> None:
                 settings.webhook_port,
                 settings.webhook_path,
             )
-            await stop.wait()
+            async with watching_telegram_backlog(bot, container.metrics()):
+                await stop.wait()
             await _drain(runner, receiver, health, settings.shutdown_grace_seconds)
         finally:
             await runner.cleanup()

@@ -131,9 +131,11 @@ class InOneProcess(_WrittenAtTheEnd):
         super().__init__(key, update_id, unsaved)
         self._store = store
         self._answered = answered
+        self._remembered = False
 
     async def read(self) -> Stored:
         snapshot = await self._store.read(self._key)
+        self._remembered = snapshot.remembered
         if self._update_id in snapshot.handled:
             raise RequestAlreadyHandled(self._update_id or 0)
         step = await self._unwritten_answer(snapshot)
@@ -166,7 +168,7 @@ class InOneProcess(_WrittenAtTheEnd):
     async def _write(
         self, state: str | None, data: Mapping[str, Any] | None, handled: int | None
     ) -> None:
-        await self._store.write(self._key, state, data, handled)
+        await self._store.write(self._key, state, data, handled, after_remembered=self._remembered)
 
 
 class UnderLease(ConversationAccess):

@@ -43,6 +43,12 @@ from presentation.telegram.conversation.access import (
     WithoutLease,
 )
 from presentation.telegram.conversation.changes import ended_by
+from presentation.telegram.conversation.early_profile import (
+    EARLY_PROFILE_KEY,
+    EarlyProfile,
+    ReadProfile,
+    worth_reading_early,
+)
 from presentation.telegram.conversation.ports import (
     AnsweredSteps,
     ConversationLeases,
@@ -89,8 +95,10 @@ class ConversationLease(BaseMiddleware):
         key_of: KeyOf,
         flood: SharedFloodLimit,
         answered: AnsweredSteps,
+        read_profile: ReadProfile,
     ) -> None:
         self._leases = leases
+        self._read_profile = read_profile
         self._key_of = key_of
         self._flood = flood
         self._answered = answered
@@ -103,6 +111,7 @@ class ConversationLease(BaseMiddleware):
     ) -> Any:
         bot: Bot = data["bot"]
         key = self._key_of(bot, data)
+        data[EARLY_PROFILE_KEY] = None  # each try of an update reads afresh
         if key is None or not isinstance(event, Update):
             return await handler(event, data)
         if event.message is not None and reads_nothing(event.message.text):
@@ -120,9 +129,14 @@ class ConversationLease(BaseMiddleware):
     async def _held(
         self, key: StorageKey, handler: Next, event: Update, data: dict[str, Any]
     ) -> Any:
+        early = (
+            EarlyProfile(self._read_profile, key.user_id) if worth_reading_early(event) else None
+        )
         async with AsyncExitStack() as holding:
             try:
                 held = await holding.enter_async_context(self._leases.hold(key, event.update_id))
+                if early is not None and early.usable_under(held):
+                    data[EARLY_PROFILE_KEY] = early
             except StorageUnavailable as error:
                 log.warning(
                     "update %d goes on without its conversation (%s)", event.update_id, error

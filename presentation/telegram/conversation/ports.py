@@ -27,6 +27,11 @@ class ConversationSnapshot(Protocol):
         ...
 
     @property
+    def remembered(self) -> bool:
+        """Read from this process's memory of what it wrote last, not from the storage."""
+        ...
+
+    @property
     def written_here(self) -> bool:
         """Whether this process wrote it last (if not, a process that died may have left
         it as it was before a step whose effect happened)."""
@@ -45,9 +50,12 @@ class ConversationStore(Protocol):
         state: str | None,
         data: Mapping[str, Any] | None,
         handled: int | None,
+        *,
+        after_remembered: bool = False,
     ) -> None:
         """Store `state` (and `data`, unless None) in one write that also records update
-        `handled` as done. Raises `RequestAlreadyHandled` if it was already recorded."""
+        `handled` as done. Raises `RequestAlreadyHandled` if it was already recorded.
+        `after_remembered`: the update's read came from memory (`remembered`)."""
         ...
 
 
@@ -61,6 +69,14 @@ class HeldConversation(Protocol):
     @property
     def server_now_ms(self) -> int:
         """The storage's clock when the lease was taken, in ms (one clock for all processes)."""
+        ...
+
+    @property
+    def free_since_ms(self) -> int | None:
+        """The latest the last holder may have let the lease go (the storage's clock,
+        allowing for a change of server; 0: nobody ever held it), if nothing was written to
+        the conversation since; None if that is unknown (a holder that never let it go, a
+        release by an older version)."""
         ...
 
     @property

@@ -10,6 +10,7 @@ settles the language before it returns; a reply that reads nothing is rendered b
 The use cases come from the container: this module is wired, like the handlers.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -24,12 +25,18 @@ from dependency_injector.wiring import Provide, inject
 
 from application.choose_language import ChooseLanguage, ChooseLanguageRequest
 from application.errors import StorageUnavailable, UserAlreadyRegistered, UserNotRegistered
+from application.export_personal_data import (
+    ExportPersonalData,
+    ExportPersonalDataRequest,
+    PersonalDataExport,
+)
 from application.forget_user import ForgetUser, ForgetUserRequest
 from application.profile import UserProfile
 from application.register_user import RegisterUser, RegisterUserRequest
 from application.rename_user import RenameUser, RenameUserRequest, RenameUserResponse
 from application.show_profile import ShowProfile, ShowProfileRequest
 from presentation.telegram import buttons
+from presentation.telegram.conversation.early_profile import EARLY_PROFILE_KEY, EarlyProfile
 from presentation.telegram.filters import PressedButton
 from presentation.telegram.languages import (
     LANGUAGE_KEY,
@@ -54,9 +61,15 @@ class You:
     in the user's language. The profile is read at most once per update."""
 
     def __init__(
-        self, language: ReplyLanguage, state: FSMContext | None, update_id: int | None = None
+        self,
+        language: ReplyLanguage,
+        state: FSMContext | None,
+        update_id: int | None = None,
+        early: EarlyProfile | None = None,
     ) -> None:
+        """`early`: the profile, read together with taking the conversation's lease."""
         self._language = language
+        self._early = early
         self._state = state
         self._update_id = update_id
         """Names the request to the use cases that record it (register, rename, forget), so
@@ -84,12 +97,29 @@ class You:
     ) -> UserProfile | None:
         """The user's profile, or None if they have none."""
         if isinstance(self._profile, Unknown):
-            try:
-                profile = await show_profile.execute(ShowProfileRequest(user_id=self.id))
-            except UserNotRegistered:
-                profile = None
+            profile, _ = await asyncio.gather(
+                self._read_profile(show_profile), self._read_state_meanwhile()
+            )
             await self._settle(profile)
         return self._profile if isinstance(self._profile, UserProfile) else None
+
+    async def _read_profile(self, show_profile: ShowProfile) -> UserProfile | None:
+        if self._early is not None:
+            early, self._early = self._early, None
+            with suppress(StorageUnavailable):  # read again, as if never read early
+                return await early.profile()
+        try:
+            return await show_profile.execute(ShowProfileRequest(user_id=self.id))
+        except UserNotRegistered:
+            return None
+
+    async def _read_state_meanwhile(self) -> None:
+        """The conversation, read together with the profile rather than after it: a step
+        that reads one nearly always reads the other (for the question it asks, or for the
+        one still open), so it costs one round trip where it would cost two. Free when the
+        conversation is already in memory."""
+        if self._state is not None:
+            await self._state.get_state()
 
     async def registered_profile(self) -> UserProfile:
         """The user's profile; raises `UserNotRegistered` (for the errors router) if none."""
@@ -173,6 +203,16 @@ class You:
         self._language.speak(code)
         return profile
 
+    @inject
+    async def personal_data(
+        self, export: ExportPersonalData = Provide["export_personal_data"]
+    ) -> PersonalDataExport:
+        """Everything kept about the user (registered or not), settled in the language of
+        the profile it holds."""
+        exported = await export.execute(ExportPersonalDataRequest(user_id=self.id))
+        await self._settle(exported.profile)
+        return exported
+
     async def end_conversation(self) -> None:
         """Clear the conversation, keeping a language chosen without a profile."""
         await self._settle()
@@ -241,7 +281,13 @@ class HandArguments(BaseMiddleware):
             if you is None:
                 update = data.get("event_update")
                 update_id = update.update_id if isinstance(update, Update) else None
-                you = self._yous[key] = You(language, conversation, update_id)
+                early = data.get(EARLY_PROFILE_KEY)
+                you = self._yous[key] = You(
+                    language,
+                    conversation,
+                    update_id,
+                    early if isinstance(early, EarlyProfile) else None,
+                )
             data[YOU_KEY] = you
         pressed, answer = data.get("pressed"), data.get("callback_answer")
         if isinstance(pressed, PressedButton) and isinstance(answer, CallbackAnswer):

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,14 @@ from aiogram.types import ErrorEvent, TelegramObject, Update
 log = logging.getLogger("profilebot.updates")
 
 TRACE_KEY = "update_trace"
+
+_current_update: ContextVar[int | None] = ContextVar("profilebot_update_id", default=None)
+
+
+def current_update_id() -> int | None:
+    """The id of the update being handled in this task (and the tasks it started), if any:
+    the logging setup stamps it on every line logged meanwhile."""
+    return _current_update.get()
 
 
 @dataclass
@@ -74,6 +83,7 @@ class UpdateLog(BaseMiddleware):
     ) -> Any:
         trace = data[TRACE_KEY] = UpdateTrace()
         started = time.perf_counter()
+        current = _current_update.set(event.update_id if isinstance(event, Update) else None)
         try:
             result = await handler(event, data)
         except asyncio.CancelledError:
@@ -89,6 +99,7 @@ class UpdateLog(BaseMiddleware):
         finally:
             seconds = time.perf_counter() - started
             _log_update(event, data, trace, seconds)
+            _current_update.reset(current)
             record = UpdateRecord(kind=_kind(event), outcome=trace.outcome or "ok", seconds=seconds)
             for observe in self._observers:
                 observe(record)
@@ -130,17 +141,20 @@ class HandlerName(BaseMiddleware):
 def _log_update(
     event: TelegramObject, data: dict[str, Any], trace: UpdateTrace, seconds: float
 ) -> None:
-    update_id = event.update_id if isinstance(event, Update) else "-"
+    update_id = event.update_id if isinstance(event, Update) else None
     user = data.get("event_from_user")
-    kind = _kind(event)
+    fields = {
+        "update_id": update_id,
+        "update_type": _kind(event),
+        "user_id": user.id if user is not None else None,
+        "handler": trace.handler,
+        "outcome": trace.outcome,
+        "duration_ms": round(seconds * 1000, 1),
+    }
     log.info(
         "update=%s type=%s user=%s handler=%s outcome=%s duration_ms=%.1f",
-        update_id,
-        kind,
-        user.id if user is not None else "-",
-        trace.handler,
-        trace.outcome,
-        seconds * 1000,
+        *("-" if value is None else value for value in fields.values()),
+        extra=fields,  # the same, as fields of their own for LOG_FORMAT=json
     )
 
 
