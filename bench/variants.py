@@ -31,12 +31,16 @@ NAMES = {
 
 
 class ToThreadExecutor:
-    """`asyncio.to_thread` on the default executor, with the same error mapping."""
+    """`asyncio.to_thread` on the default executor, with the same error mapping and count."""
+
+    def __init__(self) -> None:
+        self.failures = 0
 
     async def run(self, call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         try:
             return await asyncio.to_thread(call, *args, **kwargs)
         except PyMongoError as error:
+            self.failures += 1
             raise StorageUnavailable(type(error).__name__) from error
 
     def shutdown(self) -> None:
@@ -52,6 +56,7 @@ class AsyncClientExecutor:
             uri, tz_aware=True, maxPoolSize=max_pool_size, minPoolSize=32, timeoutMS=10_000
         )
         self._db = self.client.get_database(database, codec_options=CODEC_OPTIONS)
+        self.failures = 0
 
     async def run(self, call: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         owner = getattr(call, "__self__", None)
@@ -85,6 +90,7 @@ class AsyncClientExecutor:
             assert isinstance(owner, Collection), call
             return await getattr(self._db[owner.name], call.__name__)(*args, **kwargs)
         except PyMongoError as error:
+            self.failures += 1
             raise StorageUnavailable(type(error).__name__) from error
 
     def shutdown(self) -> None:
