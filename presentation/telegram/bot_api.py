@@ -10,7 +10,7 @@ counted for the metrics, by method and outcome.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import (
@@ -29,7 +29,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 if TYPE_CHECKING:
@@ -50,6 +50,12 @@ _ERROR_KINDS: tuple[tuple[type[TelegramAPIError], str], ...] = (
     (TelegramConflictError, "409"),
     (TelegramBadRequest, "400"),
 )
+
+
+def fetches_updates(method: TelegramMethod[Any]) -> bool:
+    """Whether `method` is a getUpdates, whichever class sends it (polling's own leaves the
+    updates as JSON)."""
+    return method.__api_method__ == "getUpdates"
 
 
 def telegram_session(api_url: str, observe: RequestObserver | None = None) -> AiohttpSession:
@@ -113,7 +119,7 @@ class RetryTelegramRequests(BaseRequestMiddleware):
         bot: "Bot",
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        attempts = 1 if isinstance(method, GetUpdates) else self._attempts
+        attempts = 1 if fetches_updates(method) else self._attempts
         attempt = 1
         while True:
             try:

@@ -4,12 +4,19 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, cast
 
+import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Update
 
-from presentation.entrypoints.polling.acknowledged import UpdateWindow, confirm, poll
+from presentation.entrypoints.polling import acknowledged
+from presentation.entrypoints.polling.acknowledged import (
+    GetUpdatesAsJson,
+    UpdateWindow,
+    confirm,
+    poll,
+)
 from presentation.entrypoints.terminal.local_session import LocalBotSession
 from tests.presentation.conftest import private_update
 
@@ -62,13 +69,14 @@ class ScriptedBotApi(LocalBotSession):
         method: TelegramMethod[TelegramType],
         timeout: int | None = None,  # noqa: ASYNC109 - the base class fixes the signature
     ) -> TelegramType:
-        if not isinstance(method, GetUpdates):
+        if not isinstance(method, GetUpdatesAsJson):
             return await super().make_request(bot, method, timeout)
         self.offsets.append(method.offset)
         await asyncio.sleep(0.01)
         offset = method.offset or 0
         pending = [u for batch in self.batches for u in batch if u.update_id >= offset]
-        return cast(TelegramType, pending[: method.limit or 100])
+        as_json = [u.model_dump(mode="json", exclude_none=True) for u in pending]
+        return cast(TelegramType, as_json[: method.limit or 100])
 
 
 class GatedDispatcher:
@@ -77,11 +85,13 @@ class GatedDispatcher:
     def __init__(self) -> None:
         self.gate = asyncio.Event()
         self.handled: list[int] = []
+        self.fed: list[Update] = []
 
     def resolve_used_update_types(self) -> list[str]:
         return ["message"]
 
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> None:
+        self.fed.append(update)
         if update.update_id == 2:
             await self.gate.wait()
         self.handled.append(update.update_id)
@@ -106,6 +116,81 @@ async def test_a_slow_update_holds_back_the_offset_but_not_the_updates_after_it(
 
     assert dispatcher.handled == [1, 3, 2]  # each handled once, though fetched repeatedly
     assert window.in_progress == 0
+
+
+async def test_the_updates_fed_to_the_dispatcher_are_parsed_and_bound_to_the_bot() -> None:
+    updates = [private_update(i, 7, f"text {i}") for i in (1, 3)]
+    api, dispatcher = ScriptedBotApi([updates]), GatedDispatcher()
+    bot, stop = Bot("42:TEST-TOKEN", session=api), asyncio.Event()
+
+    polling = asyncio.create_task(poll(cast(Dispatcher, dispatcher), bot, stop, 0))
+    await eventually(lambda: dispatcher.handled == [1, 3])
+    stop.set()
+    await polling
+
+    assert [u.message.text for u in dispatcher.fed if u.message] == ["text 1", "text 3"]
+    assert all(u.message and u.message.bot is bot for u in dispatcher.fed)
+
+
+class UnreadableUpdate(ScriptedBotApi):
+    """Update 2 is not one aiogram can parse (its message lacks the chat)."""
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - the base class fixes the signature
+    ) -> TelegramType:
+        result = await super().make_request(bot, method, timeout)
+        if isinstance(method, GetUpdatesAsJson):
+            for raw in cast(list[dict[str, Any]], result):
+                if raw["update_id"] == 2:
+                    del raw["message"]["chat"]
+        return result
+
+
+async def test_an_unreadable_update_is_confirmed_without_holding_back_the_others() -> None:
+    updates = [private_update(i, 7) for i in (1, 2, 3)]
+    api, dispatcher = UnreadableUpdate([updates]), GatedDispatcher()
+    bot, stop = Bot("42:TEST-TOKEN", session=api), asyncio.Event()
+
+    polling = asyncio.create_task(poll(cast(Dispatcher, dispatcher), bot, stop, 0))
+    await eventually(lambda: bool(api.offsets) and api.offsets[-1] == 4)
+    stop.set()
+    await polling
+
+    assert dispatcher.handled == [1, 3]
+
+
+async def test_an_update_finishing_during_a_fetch_frees_the_offset_without_the_idle_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Update 2 finishes while a fetch bringing it again (and nothing new) is out: the next
+    fetch, confirming it, goes at once. The idle wait is made longer than the test's own
+    patience, so waiting it out fails the test."""
+    monkeypatch.setattr(acknowledged, "IDLE_REFETCH_SECONDS", 60.0)
+    updates = [private_update(i, 7) for i in (1, 2)]
+    api, dispatcher = ScriptedBotApi([updates]), GatedDispatcher()
+    bot, stop = Bot("42:TEST-TOKEN", session=api), asyncio.Event()
+    fetch = api.make_request
+
+    async def finish_2_during_its_first_refetch(
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - the base class fixes the signature
+    ) -> TelegramType:
+        if isinstance(method, GetUpdatesAsJson) and method.offset == 2 and 2 not in api.offsets:
+            dispatcher.gate.set()
+            await eventually(lambda: 2 in dispatcher.handled)
+        return await fetch(bot, method, timeout)
+
+    monkeypatch.setattr(api, "make_request", finish_2_during_its_first_refetch)
+    polling = asyncio.create_task(poll(cast(Dispatcher, dispatcher), bot, stop, 0))
+    await eventually(lambda: 3 in api.offsets)
+    stop.set()
+    await polling
+
+    assert dispatcher.handled == [1, 2]
 
 
 async def test_at_exit_the_handled_updates_are_confirmed() -> None:

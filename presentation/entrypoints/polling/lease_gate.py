@@ -9,10 +9,11 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
-from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 from infrastructure.poller_lease_keeper import LeaseKeeper
+from presentation.telegram.bot_api import fetches_updates
 
 
 class LeaseGate(BaseRequestMiddleware):
@@ -30,18 +31,16 @@ class LeaseGate(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if not isinstance(method, GetUpdates):
+        if not fetches_updates(method):
             return await make_request(bot, method)
-        wanted = method.timeout or 0
+        wanted: int = getattr(method, "timeout", None) or 0
         seconds = await self._keeper.allowed_poll_seconds(wanted)
         if seconds is None:
             # Not sent: no updates. The lease is lost, so polling is stopping already.
             # (The chain really returns the method's result, not a `Response`.)
             return cast(Response[TelegramType], [])
         if seconds < wanted:
-            method = cast(
-                TelegramMethod[TelegramType], method.model_copy(update={"timeout": seconds})
-            )
+            method = method.model_copy(update={"timeout": seconds})
         ends = self._keeper.poll_sent(seconds)
         try:
             response = await make_request(bot, method)
