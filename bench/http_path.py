@@ -21,6 +21,7 @@ from bench.bot_processes import OURS, TOKEN, BotProcess, BotProcesses, bot_comma
 from bench.conversing import DATABASE, Talk, label, one_at_a_time, registrations
 from bench.database import Database, fresh_database
 from bench.local_bot_api import LocalBotApi
+from bench.machine_cpu import CpuClock
 from bench.mode import Mode
 from bench.profiled_process import PROFILE_OUT
 from bench.reference_bot import DESIGNS
@@ -108,18 +109,25 @@ def measure(delay: float, mode: Mode, say: Say) -> Row:
                     )
                     say(f"  {design:5} one at a time: {_brief(counted[design])}")
                 cpu, loop = setup.bot.cpu_seconds(), setup.bot.loop_cpu_seconds()
+                clock = CpuClock.now()
                 row = setup.run(
                     registrations(talk, IN_FLIGHT, mode.registrations_each, first_user=1)
                 )
+                machine = CpuClock.now().since(clock)
                 per = 1000 / row["registrations"]
                 row["cpu_ms"] = (setup.bot.cpu_seconds() - cpu) * per
                 row["loop_cpu_ms"] = (setup.bot.loop_cpu_seconds() - loop) * per
+                row["busy_share"] = machine["busy_share"]
+                row["bench_cpu_ms"] = machine["bench_s"] * per
+                row["rest_cpu_ms"] = (
+                    machine["machine_s"] * per - row["cpu_ms"] - row["bench_cpu_ms"]
+                )
                 runs[design].append(row)
                 say(
                     f"  {design:5} run {run + 1}: {row['reg_s']:.1f} reg/s,"
                     f" p50 {row['p50_ms']:.0f} ms, bot CPU {row['cpu_ms']:.1f} ms per registration"
                     f" ({row['loop_cpu_ms']:.1f} in the event loop's thread),"
-                    f" {row['failed']} failed"
+                    f" {row['failed']} failed; cores {row['busy_share']:.0%} busy"
                 )
     medians = {
         design: {
@@ -128,6 +136,9 @@ def measure(delay: float, mode: Mode, say: Say) -> Row:
             "p50_ms": statistics.median(r["p50_ms"] for r in rows),
             "cpu_ms": statistics.median(r["cpu_ms"] for r in rows),
             "loop_cpu_ms": statistics.median(r["loop_cpu_ms"] for r in rows),
+            "busy_share": statistics.median(r["busy_share"] for r in rows),
+            "bench_cpu_ms": statistics.median(r["bench_cpu_ms"] for r in rows),
+            "rest_cpu_ms": statistics.median(r["rest_cpu_ms"] for r in rows),
             "failed": sum(r["failed"] for r in rows),
         }
         for design, rows in runs.items()

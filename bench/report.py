@@ -156,6 +156,27 @@ def http_path(found: Row, results: Results) -> Rendered:
                 figures["failed"],
             )
         )
+    lines += [
+        "",
+        "Where the machine's CPU went while each bot was loaded, per registration: the bot"
+        " process, the bench's own process (the Bot API stand-in, the latency proxy, the"
+        " users), and the rest of the machine (the database server, mostly); and how busy all"
+        f" {os.cpu_count()} cores were. Every process shares them: once they are nearly all"
+        " busy, the machine, not the bot's round trips, sets the pace.",
+        "",
+        row("bot", "bot CPU ms", "bench CPU ms", "rest ms", "cores busy"),
+        rule(5),
+        *(
+            row(
+                DESIGN_NAMES[design],
+                f"{figures['cpu_ms']:.1f}",
+                f"{figures['bench_cpu_ms']:.1f}",
+                f"{figures['rest_cpu_ms']:.1f}",
+                f"{figures['busy_share']:.0%}",
+            )
+            for design, figures in designs.items()
+        ),
+    ]
     threads = min(32, (os.cpu_count() or 1) + 4)
     seed_rounds = counted["seed"]["registration_rounds"]
     seed_bound = threads / (seed_rounds * 2 * found["delay_ms"] / 1000)

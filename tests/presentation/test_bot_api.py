@@ -1,13 +1,18 @@
+import asyncio
+import gc
+import weakref
 from typing import Any
 
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
-from aiogram.methods import GetUpdates, SendMessage, TelegramMethod
+from aiogram.methods import GetUpdates, GetUserProfilePhotos, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
 
+from presentation.entrypoints.polling.acknowledged import GetUpdatesAsJson
 from presentation.telegram.bot_api import (
     CountTelegramRequests,
+    KeepResponseModels,
     RetryTelegramRequests,
     telegram_session,
 )
@@ -114,3 +119,37 @@ async def test_every_attempt_is_counted_with_its_outcome(bot: Bot) -> None:
     await RetryTelegramRequests(sleep=Sleeps())(counted, bot, SEND)
 
     assert seen == [("SendMessage", "429"), ("SendMessage", "5xx"), ("SendMessage", "ok")]
+
+
+async def test_polling_s_own_get_updates_is_left_to_its_backoff_too(bot: Bot) -> None:
+    sleeps, request = Sleeps(), FakeRequest(server_error())
+
+    with pytest.raises(TelegramServerError):
+        await RetryTelegramRequests(sleep=sleeps)(request, bot, GetUpdatesAsJson())
+
+    assert (request.attempts, sleeps.delays) == (1, [])
+
+
+async def test_polling_s_own_get_updates_is_counted_as_get_updates(bot: Bot) -> None:
+    seen: list[tuple[str, str]] = []
+    count = CountTelegramRequests(lambda method, status: seen.append((method, status)))
+
+    await count(FakeRequest(), bot, GetUpdatesAsJson())
+
+    assert seen == [("GetUpdates", "ok")]
+
+
+def _answer_model_is_alive(bot: Bot, keep: KeepResponseModels | None) -> bool:
+    """Whether the model aiogram parses a getUserProfilePhotos answer with survives a
+    garbage collection, after one request passed `keep` (if any)."""
+    method = GetUserProfilePhotos(user_id=7)
+    if keep is not None:
+        asyncio.run(keep(FakeRequest(), bot, method))
+    model = weakref.ref(Response[method.__returning__])  # type: ignore[name-defined]
+    gc.collect()
+    return model() is not None
+
+
+def test_the_models_answers_are_parsed_with_outlive_a_garbage_collection(bot: Bot) -> None:
+    assert not _answer_model_is_alive(bot, None)  # pydantic's own cache keeps it weakly
+    assert _answer_model_is_alive(bot, KeepResponseModels())
