@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from bench.bot_processes import OURS, TOKEN, BotProcess, BotProcesses, bot_command, bot_env
 from bench.conversing import DATABASE, Talk, label, one_at_a_time, registrations
+from bench.critical_path import Span
 from bench.database import Database, fresh_database
 from bench.local_bot_api import LocalBotApi
 from bench.machine_cpu import CpuClock
@@ -109,11 +110,12 @@ def measure(delay: float, mode: Mode, say: Say) -> Row:
                     )
                     say(f"  {design:5} one at a time: {_brief(counted[design])}")
                 cpu, loop = setup.bot.cpu_seconds(), setup.bot.loop_cpu_seconds()
-                clock = CpuClock.now()
+                clock, mark = CpuClock.now(), setup.database.wire.mark()
                 row = setup.run(
                     registrations(talk, IN_FLIGHT, mode.registrations_each, first_user=1)
                 )
                 machine = CpuClock.now().since(clock)
+                row |= command_waits(setup.database.wire.since(mark, DATABASE))
                 per = 1000 / row["registrations"]
                 row["cpu_ms"] = (setup.bot.cpu_seconds() - cpu) * per
                 row["loop_cpu_ms"] = (setup.bot.loop_cpu_seconds() - loop) * per
@@ -139,6 +141,9 @@ def measure(delay: float, mode: Mode, say: Say) -> Row:
             "busy_share": statistics.median(r["busy_share"] for r in rows),
             "bench_cpu_ms": statistics.median(r["bench_cpu_ms"] for r in rows),
             "rest_cpu_ms": statistics.median(r["rest_cpu_ms"] for r in rows),
+            "command_p50_ms": statistics.median(r["command_p50_ms"] for r in rows),
+            "command_p90_ms": statistics.median(r["command_p90_ms"] for r in rows),
+            "commands_waiting": statistics.median(r["commands_waiting"] for r in rows),
             "failed": sum(r["failed"] for r in rows),
         }
         for design, rows in runs.items()
@@ -153,6 +158,24 @@ def measure(delay: float, mode: Mode, say: Say) -> Row:
         "designs": medians,
         "counted": counted,
         "bound_reg_s": bound,
+    }
+
+
+def command_waits(spans: list[Span]) -> Row:
+    """How long the commands took from the client's side of the proxy (its delay included),
+    and how many were out at once on average: with every user waiting on MongoDB, as many
+    as users in flight."""
+    if not spans:
+        return {"command_p50_ms": float("nan"), "command_p90_ms": float("nan")} | {
+            "commands_waiting": 0.0
+        }
+    took = sorted((s.end - s.start) * 1000 for s in spans)
+    first, last = min(s.start for s in spans), max(s.end for s in spans)
+    waiting = sum(s.end - s.start for s in spans) / (last - first) if last > first else 0.0
+    return {
+        "command_p50_ms": statistics.median(took),
+        "command_p90_ms": took[int(len(took) * 0.9)],
+        "commands_waiting": waiting,
     }
 
 

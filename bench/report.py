@@ -164,8 +164,16 @@ def http_path(found: Row, results: Results) -> Rendered:
         f" {os.cpu_count()} cores were. Every process shares them: once they are nearly all"
         " busy, the machine, not the bot's round trips, sets the pace.",
         "",
-        row("bot", "bot CPU ms", "bench CPU ms", "rest ms", "cores busy"),
-        rule(5),
+        row(
+            "bot",
+            "bot CPU ms",
+            "bench CPU ms",
+            "rest ms",
+            "cores busy",
+            "command p50 / p90 ms",
+            "commands out at once",
+        ),
+        rule(7),
         *(
             row(
                 DESIGN_NAMES[design],
@@ -173,9 +181,17 @@ def http_path(found: Row, results: Results) -> Rendered:
                 f"{figures['bench_cpu_ms']:.1f}",
                 f"{figures['rest_cpu_ms']:.1f}",
                 f"{figures['busy_share']:.0%}",
+                f"{figures['command_p50_ms']:.0f} / {figures['command_p90_ms']:.0f}",
+                f"{figures['commands_waiting']:.1f}",
             )
             for design, figures in designs.items()
         ),
+        "",
+        f"A command's time is from the bot's side of the proxy: {2 * found['delay_ms']:g} ms of"
+        " it is the proxy's delay, the rest the server's (and the machine's) queue. The latency"
+        f" bound assumes all {found['in_flight']} users wait on MongoDB at every moment; the"
+        " last column is how many commands were out on average: the rest of the users were"
+        " waiting on the bot, the Bot API stand-in or the machine's cores.",
     ]
     threads = min(32, (os.cpu_count() or 1) + 4)
     seed_rounds = counted["seed"]["registration_rounds"]
