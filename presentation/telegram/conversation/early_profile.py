@@ -27,15 +27,20 @@ EARLY_PROFILE_KEY: Final = "early_profile"
 ReadProfile = Callable[[int], Coroutine[None, None, UserProfile | None]]
 
 
+async def read_profile(show_profile: ShowProfile, user_id: int) -> UserProfile | None:
+    """The user's profile, or None if they have none."""
+    try:
+        return await show_profile.execute(ShowProfileRequest(user_id=user_id))
+    except UserNotRegistered:
+        return None
+
+
 def profile_reader(show_profile: Callable[[], ShowProfile]) -> ReadProfile:
     """Reads with the use case `show_profile` provides at the time (the container's
     provider: a test's override of the use case holds here too)."""
 
     async def read(user_id: int) -> UserProfile | None:
-        try:
-            return await show_profile().execute(ShowProfileRequest(user_id=user_id))
-        except UserNotRegistered:
-            return None
+        return await read_profile(show_profile(), user_id)
 
     return read
 

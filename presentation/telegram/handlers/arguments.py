@@ -34,9 +34,13 @@ from application.forget_user import ForgetUser, ForgetUserRequest
 from application.profile import UserProfile
 from application.register_user import RegisterUser, RegisterUserRequest
 from application.rename_user import RenameUser, RenameUserRequest, RenameUserResponse
-from application.show_profile import ShowProfile, ShowProfileRequest
+from application.show_profile import ShowProfile
 from presentation.telegram import buttons
-from presentation.telegram.conversation.early_profile import EARLY_PROFILE_KEY, EarlyProfile
+from presentation.telegram.conversation.early_profile import (
+    EARLY_PROFILE_KEY,
+    EarlyProfile,
+    read_profile,
+)
 from presentation.telegram.filters import PressedButton
 from presentation.telegram.languages import (
     LANGUAGE_KEY,
@@ -108,10 +112,7 @@ class You:
             early, self._early = self._early, None
             with suppress(StorageUnavailable):  # read again, as if never read early
                 return await early.profile()
-        try:
-            return await show_profile.execute(ShowProfileRequest(user_id=self.id))
-        except UserNotRegistered:
-            return None
+        return await read_profile(show_profile, self.id)
 
     async def _read_state_meanwhile(self) -> None:
         """The conversation, read together with the profile rather than after it: a step
