@@ -20,6 +20,7 @@ from presentation.telegram.conversation.lazy_fsm import (
 from presentation.telegram.conversation.lease import ConversationLease, KeyOf, SharedFloodLimit
 from presentation.telegram.conversation.ports import AnsweredSteps, ConversationLeases
 from presentation.telegram.handlers import build_router
+from presentation.telegram.handlers.arguments import HandYou
 from presentation.telegram.languages import ResumeLanguage, SpeakTheUsersLanguage
 from presentation.telegram.middlewares.callback_answers import AnswerEveryPress
 from presentation.telegram.middlewares.flood_control import FloodControl
@@ -59,7 +60,8 @@ def build_dispatcher(
     handled again (`retry_failed`: polling, where nobody else delivers it again) → at most
     as many updates past this point as `storage_admission` lets in (a burst waits there, not
     for threads and connections) → the language as it is once the user's earlier updates are done →
-    one storage time budget → aiogram's error routing → lazy FSM.
+    one storage time budget → aiogram's error routing → lazy FSM → the handlers' `you` (one
+    per try of the update, shared by its handler and its errors router).
 
     Inside, every pressed button's handler is wrapped by `AnswerEveryPress`, which answers
     the press however the handler ended; a press stopped before (not served, throttled, its
@@ -120,6 +122,7 @@ def build_dispatcher(
         StorageTimeBudget(storage_budget_seconds),
         errors,
         dispatcher.fsm,
+        HandYou(),
     ]
     for middleware in ours:
         chain.register(middleware)

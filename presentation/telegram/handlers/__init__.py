@@ -12,7 +12,8 @@ function that builds them, and `build_router` takes them from every module in th
 
 A new module's routers join by being defined: there is no list to extend. Within one kind,
 modules go in name order (no two of a kind may want the same update). Every handler is
-handed `you` (and a press `press`): see `arguments`.
+handed `you` (by the dispatcher, so its errors router gets the same one) and a press
+`press`: see `arguments`.
 """
 
 import importlib
@@ -23,7 +24,7 @@ from aiogram import Router
 
 from presentation.telegram.filters import PrivateChatButton, PrivateChatUser
 from presentation.telegram.handlers import errors
-from presentation.telegram.handlers.arguments import HandArguments
+from presentation.telegram.handlers.arguments import HandPress
 
 ROUTER_KINDS = ("command_router", "conversation_router", "fallback_router")
 """The functions a feature module may define, in the order their routers are included."""
@@ -33,9 +34,7 @@ def build_router() -> Router:
     root = Router(name="profilebot")
     root.message.filter(PrivateChatUser())
     root.callback_query.filter(PrivateChatButton())
-    arguments = HandArguments()  # one for all three: an error handler gets its update's `you`
-    for observer in (root.message, root.callback_query, root.errors):
-        observer.middleware(arguments)
+    root.callback_query.middleware(HandPress())
     features = feature_modules()
     for kind in ROUTER_KINDS:
         for module in features:

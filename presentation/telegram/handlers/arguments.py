@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec
-from weakref import WeakKeyDictionary
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.fsm.context import FSMContext
@@ -256,16 +255,15 @@ class Press:
         await buttons.retire_pressed(self.bot, state, self.button)
 
 
-class HandArguments(BaseMiddleware):
-    """Inner middleware of the root router's messages, presses and errors: puts `you` and,
-    for a press, `press` in the handler's data. An error handler gets the `you` its update's
-    handler had, with what it read; a try of an update handled again (`RetryFailedUpdates`)
-    gets a new one, over that try's conversation."""
-
-    def __init__(self) -> None:
-        self._yous: WeakKeyDictionary[object, You] = WeakKeyDictionary()
-        """By the try's conversation (each try of an update handled again has its own),
-        else by the update's reply language."""
+class HandYou(BaseMiddleware):
+    """Outer update middleware, the innermost, inside the lazy FSM (whose conversation it
+    hands on): puts `you` in the data of each try of an update. A handler's data and its
+    errors router's are both copied from that try's, so they share one `you`, with what it
+    read; a try of an update handled again (`RetryFailedUpdates`) starts from a fresh copy
+    and gets its own, over that try's conversation. Nothing else keeps it: it goes with the
+    try's data, so memory follows the updates in flight, not the updates ever handled. (A
+    table of them by conversation, even a weak one, would keep every one: a `you` refers to
+    its conversation.)"""
 
     async def __call__(
         self,
@@ -275,21 +273,25 @@ class HandArguments(BaseMiddleware):
     ) -> Any:
         language = data.get(REPLY_LANGUAGE_KEY)
         if isinstance(language, ReplyLanguage):
-            state = data.get("state")
-            conversation = state if isinstance(state, FSMContext) else None
-            key: object = language if conversation is None else conversation
-            you = self._yous.get(key)
-            if you is None:
-                update = data.get("event_update")
-                update_id = update.update_id if isinstance(update, Update) else None
-                early = data.get(EARLY_PROFILE_KEY)
-                you = self._yous[key] = You(
-                    language,
-                    conversation,
-                    update_id,
-                    early if isinstance(early, EarlyProfile) else None,
-                )
-            data[YOU_KEY] = you
+            state, early = data.get("state"), data.get(EARLY_PROFILE_KEY)
+            data[YOU_KEY] = You(
+                language,
+                state if isinstance(state, FSMContext) else None,
+                event.update_id if isinstance(event, Update) else None,
+                early if isinstance(early, EarlyProfile) else None,
+            )
+        return await handler(event, data)
+
+
+class HandPress(BaseMiddleware):
+    """Inner middleware of the root router's presses: puts `press` in the handler's data."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
         pressed, answer = data.get("pressed"), data.get("callback_answer")
         if isinstance(pressed, PressedButton) and isinstance(answer, CallbackAnswer):
             data[PRESS_KEY] = Press(data["bot"], pressed, answer)
