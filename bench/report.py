@@ -487,7 +487,8 @@ def growth(found: Row, results: Results) -> Rendered:
             Target(
                 f"6: bot RSS growth from {n1:,} to {n2:,} users served",
                 f"{per_user_kb:.2f} KB per user",
-                "bounded by users in flight (≤ 1 KB per user, this bench's line for noise)",
+                "bounded by users in flight and fixed caps (≤ 1 KB per user, this bench's line"
+                " for noise)",
                 per_user_kb <= 1.0,
             )
         )
