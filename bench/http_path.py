@@ -70,17 +70,21 @@ def bot_settings(api: LocalBotApi, database: Database, **more: str) -> dict[str,
 
 @contextmanager
 def polling_bot(
-    design: str, delay: float | None, isolation: str = "local", profile_to: Path | None = None
+    design: str,
+    delay: float | None,
+    isolation: str = "local",
+    profile_to: Path | None = None,
+    **settings: str,
 ) -> Iterator[PollingSetup]:
     """A fresh database (behind a `delay` proxy), a Bot API and a bot of `design` polling it,
-    serving once it has asked for updates. With `profile_to`, ours runs under
-    `bench.profiled_process`, writing its profile there."""
+    serving once it has asked for updates, with `settings` in its environment. With
+    `profile_to`, ours runs under `bench.profiled_process`, writing its profile there."""
     with (
         fresh_database(delay) as database,
         LocalBotApi(TOKEN) as api,
         tempfile.TemporaryDirectory(prefix="bench-bot-") as folder,
     ):
-        env = bot_settings(api, database, EVENT_ISOLATION=isolation)
+        env = bot_settings(api, database, EVENT_ISOLATION=isolation, **settings)
         command = bot_command(design)
         if profile_to is not None:
             assert design == OURS, "only a console script runs under the profiler"

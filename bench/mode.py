@@ -23,9 +23,8 @@ class Mode:
     stored: tuple[int, int]
     """Users stored before a registration's cost is measured, fewer then more."""
     served: tuple[int, int]
-    """Distinct users served before the bot's memory is read, fewer then more: in the full
-    run both beyond the 10,000 its capped memories (docs/architecture.md) hold, so what
-    grows between them is what has no cap."""
+    """Distinct users served before the bot's memory is read, fewer then more: both past
+    `bench.growth.RECENT_USERS_KEPT`, so what grows between them is what has no cap."""
     load_seconds: float
     """How long the in-process responsiveness load runs."""
     webhook_levels: tuple[int, ...]
@@ -43,7 +42,7 @@ FULL = Mode(
     cpu_users=250,
     cpu_runs=5,
     stored=(1_000, 100_000),
-    served=(12_000, 20_000),
+    served=(2_000, 5_000),
     load_seconds=6.0,
     webhook_levels=(8, 32),
     chat_exits=5,
@@ -57,7 +56,7 @@ QUICK = Mode(
     cpu_users=100,
     cpu_runs=1,
     stored=(1_000, 5_000),
-    served=(200, 1_000),
+    served=(1_000, 2_000),
     load_seconds=2.0,
     webhook_levels=(8,),
     chat_exits=2,

@@ -481,7 +481,10 @@ def growth(found: Row, results: Results) -> Rendered:
             "",
             f"Bot process RSS after {n1:,} distinct users registered: {rss1:.1f} MB; after"
             f" {n2:,}: {rss2:.1f} MB ({rss2 - rss1:+.1f} MB, {per_user_kb:.2f} KB per further"
-            " user). 64 were in flight throughout.",
+            " user). 64 were in flight throughout. What the bot keeps about recent users has"
+            f" caps (docs/architecture.md, Memory), set here to {memory['kept']:,} users"
+            " (RECENT_USERS_KEPT; 10,000 by default): past them, growth per user is what has"
+            " no cap.",
         ]
         targets.append(
             Target(

@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     embedded_mongo_path: Path = Path(".data/mongo")
     flood_burst: Annotated[int, Field(ge=1, le=10_000)] = 10
     flood_per_minute: Annotated[float, Field(gt=0, le=60_000)] = 30.0
+    recent_users_kept: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
     shutdown_grace_seconds: Annotated[float, Field(ge=0, le=600)] = 10.0
     event_isolation: Literal["local", "mongo"] | None = None
     conversation_lease_seconds: Annotated[float, Field(ge=1, le=300)] = 15.0

@@ -135,7 +135,9 @@ class MongoStorage(containers.DeclarativeContainer):
     # Only while it alone serves each user may a process answer from what it wrote.
     remembered = providers.Selector(
         memory,
-        kept=providers.Singleton(RememberedConversations),
+        kept=providers.Singleton(
+            RememberedConversations, limit=settings.provided.recent_users_kept
+        ),
         none=providers.Object(None),
     )
 
@@ -229,6 +231,7 @@ class Container(containers.DeclarativeContainer):
         FloodControl,
         burst=settings.provided.flood_burst,
         per_minute=settings.provided.flood_per_minute,
+        prune_at=settings.provided.recent_users_kept,
     )
     user_locks = providers.Singleton(UserLocks)
     storage_admission = providers.Singleton(
@@ -262,4 +265,5 @@ class Container(containers.DeclarativeContainer):
         read_profile=providers.Callable(profile_reader, show_profile.provider),
         flood_burst=settings.provided.flood_burst,
         flood_per_minute=settings.provided.flood_per_minute,
+        recent_users_kept=settings.provided.recent_users_kept,
     )

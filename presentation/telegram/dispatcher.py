@@ -21,7 +21,7 @@ from presentation.telegram.conversation.lease import ConversationLease, KeyOf, S
 from presentation.telegram.conversation.ports import AnsweredSteps, ConversationLeases
 from presentation.telegram.handlers import build_router
 from presentation.telegram.handlers.arguments import HandYou
-from presentation.telegram.languages import ResumeLanguage, SpeakTheUsersLanguage
+from presentation.telegram.languages import LastSettled, ResumeLanguage, SpeakTheUsersLanguage
 from presentation.telegram.middlewares.callback_answers import AnswerEveryPress
 from presentation.telegram.middlewares.flood_control import FloodControl
 from presentation.telegram.middlewares.in_flight import InFlightUpdates
@@ -50,6 +50,7 @@ def build_dispatcher(
     read_profile: ReadProfile | None = None,
     flood_burst: int = 10,
     flood_per_minute: float = 30.0,
+    recent_users_kept: int = 10_000,
 ) -> Dispatcher:
     """Routers over `storage`, with the update middlewares in this order, outermost first:
 
@@ -86,7 +87,10 @@ def build_dispatcher(
     """
     dispatcher = Dispatcher(disable_fsm=True)
     dispatcher.fsm = LazyFSMMiddleware(
-        storage, answered, unsaved_max_age_seconds=conversation_ttl_seconds
+        storage,
+        answered,
+        unsaved_max_age_seconds=conversation_ttl_seconds,
+        unsaved_max_entries=recent_users_kept,
     )
     chain = dispatcher.update.outer_middleware
     builtin = list(chain)
@@ -98,9 +102,9 @@ def build_dispatcher(
         in_flight,
         UpdateLog(update_observers),
         user_context,
-        SpeakTheUsersLanguage(show_profile),
+        SpeakTheUsersLanguage(show_profile, LastSettled(recent_users_kept)),
         ServedUpdates(),
-        *([DuplicateUpdates()] if leases is None else []),
+        *([DuplicateUpdates(recent_users_kept)] if leases is None else []),
         flood_control,
         UserOrder(isolation),
         *([] if retry_failed is None else [retry_failed]),

@@ -149,8 +149,27 @@ class UnreadableUpdate(ScriptedBotApi):
         return result
 
 
-async def test_an_unreadable_update_is_confirmed_without_holding_back_the_others() -> None:
-    updates = [private_update(i, 7) for i in (1, 2, 3)]
+class WithoutAnId(ScriptedBotApi):
+    """Update 1 comes without its id (Telegram always sends one; a stand-in might not)."""
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - the base class fixes the signature
+    ) -> TelegramType:
+        result = await super().make_request(bot, method, timeout)
+        if isinstance(method, GetUpdatesAsJson):
+            for raw in cast(list[dict[str, Any]], result):
+                if raw["update_id"] == 1:
+                    del raw["update_id"]
+        return result
+
+
+async def test_an_unreadable_update_is_confirmed_without_holding_back_the_others(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    updates = [private_update(i, 7, "my secret words") for i in (1, 2, 3)]
     api, dispatcher = UnreadableUpdate([updates]), GatedDispatcher()
     bot, stop = Bot("42:TEST-TOKEN", session=api), asyncio.Event()
 
@@ -160,6 +179,23 @@ async def test_an_unreadable_update_is_confirmed_without_holding_back_the_others
     await polling
 
     assert dispatcher.handled == [1, 3]
+    [logged] = [r.getMessage() for r in caplog.records if "update 2" in r.getMessage()]
+    assert "message.chat" in logged
+    assert "my secret words" not in caplog.text  # what the user sent stays out of the log
+
+
+async def test_an_update_without_an_id_is_skipped_and_polling_goes_on() -> None:
+    updates = [private_update(i, 7) for i in (1, 2)]
+    api, dispatcher = WithoutAnId([updates]), GatedDispatcher()
+    dispatcher.gate.set()
+    bot, stop = Bot("42:TEST-TOKEN", session=api), asyncio.Event()
+
+    polling = asyncio.create_task(poll(cast(Dispatcher, dispatcher), bot, stop, 0))
+    await eventually(lambda: bool(api.offsets) and api.offsets[-1] == 3)
+    stop.set()
+    await polling
+
+    assert dispatcher.handled == [2]
 
 
 async def test_an_update_finishing_during_a_fetch_frees_the_offset_without_the_idle_wait(

@@ -153,3 +153,9 @@ def _answer_model_is_alive(bot: Bot, keep: KeepResponseModels | None) -> bool:
 def test_the_models_answers_are_parsed_with_outlive_a_garbage_collection(bot: Bot) -> None:
     assert not _answer_model_is_alive(bot, None)  # pydantic's own cache keeps it weakly
     assert _answer_model_is_alive(bot, KeepResponseModels())
+
+
+def test_the_session_keeps_the_models_answers_are_parsed_with() -> None:
+    session = telegram_session("http://127.0.0.1:8081")
+
+    assert any(isinstance(m, KeepResponseModels) for m in session.middleware[:])

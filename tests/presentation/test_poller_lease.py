@@ -15,7 +15,9 @@ from aiogram.methods.base import Response
 
 from application.errors import StorageUnavailable
 from infrastructure.poller_lease_keeper import LeaseKeeper, LeaseState
+from presentation.entrypoints.polling.acknowledged import GetUpdatesAsJson
 from presentation.entrypoints.polling.lease_gate import LeaseGate
+from presentation.telegram.bot_api import fetches_updates
 
 BOT = cast(Bot, object())
 
@@ -64,9 +66,9 @@ class Requests:
 
     async def __call__(self, bot: Bot, method: TelegramMethod[Any]) -> Response[Any]:
         self.sent.append(method)
-        if self.hang and isinstance(method, GetUpdates):
+        if self.hang and fetches_updates(method):
             await asyncio.Event().wait()
-        return cast(Response[Any], [] if isinstance(method, GetUpdates) else True)
+        return cast(Response[Any], [] if fetches_updates(method) else True)
 
 
 async def send(gate: LeaseGate, requests: Requests, method: TelegramMethod[Any]) -> object:
@@ -80,20 +82,23 @@ async def acquired(lease: MemoryLease, seconds: float, **kwargs: Any) -> LeaseKe
     return keeper
 
 
-async def test_getupdates_leaves_only_under_the_lease_with_a_timeout_that_ends_in_time() -> None:
+@pytest.mark.parametrize("fetch", [GetUpdates, GetUpdatesAsJson], ids=["aiogram's", "polling's"])
+async def test_getupdates_leaves_only_under_the_lease_with_a_timeout_that_ends_in_time(
+    fetch: type[GetUpdates | GetUpdatesAsJson],
+) -> None:
     lease, requests = MemoryLease(), Requests()
     keeper = LeaseKeeper(lease, 3.6)
     gate = LeaseGate(keeper)
 
-    assert await send(gate, requests, GetUpdates(timeout=10)) == []
+    assert await send(gate, requests, fetch(timeout=10)) == []
     assert await send(gate, requests, SendMessage(chat_id=1, text="hi")) is True
     assert [type(m) for m in requests.sent] == [SendMessage]  # no getUpdates without it
 
     assert await keeper.wait_until_acquired(asyncio.Event())
-    await gate(requests, BOT, GetUpdates(timeout=10))
+    await gate(requests, BOT, fetch(timeout=10))
 
     [_, polled] = requests.sent
-    assert isinstance(polled, GetUpdates)
+    assert isinstance(polled, fetch)
     # Over by 3.6 s − 0.9 s (the guard) after the acquisition was sent, 2.7 s: 2 whole
     # seconds, sent up to 0.7 s after the acquisition.
     assert polled.timeout == 2

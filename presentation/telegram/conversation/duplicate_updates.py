@@ -21,6 +21,9 @@ class DuplicateUpdates(BaseMiddleware):
         self._order: deque[int] = deque()
         self._capacity = capacity
 
+    def __len__(self) -> int:
+        return len(self._seen)
+
     async def __call__(
         self,
         handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],

@@ -199,10 +199,14 @@ class LazyFSMMiddleware(FSMContextMiddleware):
     middleware hands it the update's access (`ACCESS_KEY`); otherwise the storage's."""
 
     def __init__(
-        self, storage: BaseStorage, answered: AnsweredSteps, unsaved_max_age_seconds: float
+        self,
+        storage: BaseStorage,
+        answered: AnsweredSteps,
+        unsaved_max_age_seconds: float,
+        unsaved_max_entries: int = 10_000,
     ) -> None:
         super().__init__(storage=storage, events_isolation=DisabledEventIsolation())
-        self._unsaved = Unsaved(unsaved_max_age_seconds)
+        self._unsaved = Unsaved(unsaved_max_age_seconds, unsaved_max_entries)
         self._open = access_without_lease(storage, self._unsaved, answered)
 
     async def __call__(

@@ -55,8 +55,13 @@ class FloodControl(BaseMiddleware):
     chat: a flood warning has no business in a group."""
 
     def __init__(
-        self, burst: int, per_minute: float, clock: Callable[[], float] = time.monotonic
+        self,
+        burst: int,
+        per_minute: float,
+        clock: Callable[[], float] = time.monotonic,
+        prune_at: int = PRUNE_AT,
     ) -> None:
+        self._prune_at = prune_at
         self._burst = float(burst)
         self._rate = per_minute / 60
         self._clock = clock
@@ -88,7 +93,7 @@ class FloodControl(BaseMiddleware):
         now = self._clock()
         bucket = self._buckets.get(user_id)
         if bucket is None:
-            if len(self._buckets) >= PRUNE_AT:
+            if len(self._buckets) >= self._prune_at:
                 self._prune(now)
             bucket = self._buckets[user_id] = _Bucket(tokens=self._burst, updated=now)
         admitted, bucket.tokens = take_token(
