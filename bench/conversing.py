@@ -86,14 +86,17 @@ async def one_at_a_time(talk: Talk, wire: WireLog, users: list[int], gap: float)
     commands: dict[str, list[str]] = {}
     latencies = []
     kept: list[dict[str, Any]] = []
+    slowest = 0.0
 
     async def step(user: int, text: str) -> float:
+        nonlocal slowest
         await wire.quiet(gap)
         mark, kept_mark = wire.mark(), len(wire.commands)
         reply = await talk.api.say(user, text.format(user=user), talk.deliver)
         await wire.quiet(gap)
         spans = wire.since(mark, DATABASE, ignore=BACKGROUND)
         per_step[text].append(rounds(spans))
+        slowest = max([slowest, *(s.end - s.start for s in spans)])
         commands[text] = [s.command for s in sorted(spans, key=lambda s: s.start)]
         if user == users[0] and text in REGISTRATION:
             kept.extend(wire.commands_since(kept_mark, DATABASE, ignore=BACKGROUND))
@@ -112,4 +115,5 @@ async def one_at_a_time(talk: Talk, wire: WireLog, users: list[int], gap: float)
         "p50_ms": statistics.median(latencies) * 1000,
         "registration_commands": kept,
         "recorded_user": users[0],
+        "slowest_command_ms": slowest * 1000,
     }

@@ -14,6 +14,7 @@ to a webhook) and waits for the bot's next message to that chat.
 
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
 import itertools
 import threading
@@ -97,13 +98,16 @@ class LocalBotApi:
         deadline = time.monotonic() + timeout
         try:
             while True:
-                try:
-                    return future.result(min(1.0, max(0.0, deadline - time.monotonic())))
-                except TimeoutError:
-                    if time.monotonic() >= deadline:
-                        raise TimeoutError(f"a bench job took over {timeout:g} s") from None
-                    if check is not None:
-                        check()
+                # Waited on apart from `result`: a job's own TimeoutError is its failure, not
+                # the wait's (taken for the wait, it was raised again and again, its
+                # traceback growing by two frames each time until memory ran out).
+                wait = min(1.0, max(0.0, deadline - time.monotonic()))
+                if concurrent.futures.wait([future], wait).done:
+                    return future.result()
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(f"a bench job took over {timeout:g} s")
+                if check is not None:
+                    check()
         except BaseException:
             future.cancel()
             raise

@@ -162,7 +162,7 @@ class WireLog:
         """Commands sent and not answered yet."""
         return sum(c.pending for c in list(self._connections))
 
-    async def quiet(self, gap: float, at_most: float = 30.0) -> None:
+    async def quiet(self, gap: float, at_most: float = 300.0) -> None:
         """Wait until no command is pending and nothing passed for `gap` seconds: a step's
         commands after its reply (a write the user's next step would wait for) are in."""
         deadline = time.monotonic() + at_most
