@@ -1,8 +1,9 @@
 """Growth: whether a registration's round trips and latency stay flat as the users stored
-grow (1k against 20k; 100k is beyond this test server, whose upserts scan the collection), and whether the bot's memory grows with the users it has served or
-only with those in flight and its capped memories of recent users (its RSS at two counts of
-users served, both past those caps, set low with RECENT_USERS_KEPT: this test server slows
-down too much past about 10,000 users registered to go past the default caps).
+grow (1k against 20k; 100k is beyond this test server, whose upserts scan the collection),
+and whether the bot's memory grows with the users it has served or only with those in
+flight and its capped memories of recent users (its RSS at two counts of users served, both
+past those caps, set low with RECENT_USERS_KEPT: this test server slows down too much past
+about 10,000 users registered to go past the default caps).
 
 The stored users are copies of what the bot itself wrote for one user (its profile and its
 conversation's record, `bench.commands_replay`), inserted straight into the database, so
