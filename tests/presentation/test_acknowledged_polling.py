@@ -58,9 +58,13 @@ async def eventually(condition: Callable[[], bool]) -> None:
 class ScriptedBotApi(LocalBotSession):
     """getUpdates answers from `batches`, as Telegram would, and records each offset."""
 
-    def __init__(self, batches: list[list[Update]]) -> None:
+    def __init__(
+        self, batches: list[list[Update]], spoil: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
         super().__init__(lambda method: None)
         self.batches = batches
+        self._spoil = spoil
+        """Changes each update's JSON before it is sent, to stand for a bad one."""
         self.offsets: list[int | None] = []
 
     async def make_request(
@@ -76,6 +80,9 @@ class ScriptedBotApi(LocalBotSession):
         offset = method.offset or 0
         pending = [u for batch in self.batches for u in batch if u.update_id >= offset]
         as_json = [u.model_dump(mode="json", exclude_none=True) for u in pending]
+        if self._spoil is not None:
+            for raw in as_json:
+                self._spoil(raw)
         return cast(TelegramType, as_json[: method.limit or 100])
 
 
@@ -132,45 +139,23 @@ async def test_the_updates_fed_to_the_dispatcher_are_parsed_and_bound_to_the_bot
     assert all(u.message and u.message.bot is bot for u in dispatcher.fed)
 
 
-class UnreadableUpdate(ScriptedBotApi):
+def unreadable_update_2(raw: dict[str, Any]) -> None:
     """Update 2 is not one aiogram can parse (its message lacks the chat)."""
-
-    async def make_request(
-        self,
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-        timeout: int | None = None,  # noqa: ASYNC109 - the base class fixes the signature
-    ) -> TelegramType:
-        result = await super().make_request(bot, method, timeout)
-        if isinstance(method, GetUpdatesAsJson):
-            for raw in cast(list[dict[str, Any]], result):
-                if raw["update_id"] == 2:
-                    del raw["message"]["chat"]
-        return result
+    if raw["update_id"] == 2:
+        del raw["message"]["chat"]
 
 
-class WithoutAnId(ScriptedBotApi):
-    """Update 1 comes without its id (Telegram always sends one; a stand-in might not)."""
-
-    async def make_request(
-        self,
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-        timeout: int | None = None,  # noqa: ASYNC109 - the base class fixes the signature
-    ) -> TelegramType:
-        result = await super().make_request(bot, method, timeout)
-        if isinstance(method, GetUpdatesAsJson):
-            for raw in cast(list[dict[str, Any]], result):
-                if raw["update_id"] == 1:
-                    del raw["update_id"]
-        return result
+def update_1_without_an_id(raw: dict[str, Any]) -> None:
+    """Telegram always sends an id; a stand-in might not."""
+    if raw["update_id"] == 1:
+        del raw["update_id"]
 
 
 async def test_an_unreadable_update_is_confirmed_without_holding_back_the_others(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     updates = [private_update(i, 7, "my secret words") for i in (1, 2, 3)]
-    api, dispatcher = UnreadableUpdate([updates]), GatedDispatcher()
+    api, dispatcher = ScriptedBotApi([updates], unreadable_update_2), GatedDispatcher()
     bot, stop = Bot("42:TEST-TOKEN", session=api), asyncio.Event()
 
     polling = asyncio.create_task(poll(cast(Dispatcher, dispatcher), bot, stop, 0))
@@ -186,7 +171,7 @@ async def test_an_unreadable_update_is_confirmed_without_holding_back_the_others
 
 async def test_an_update_without_an_id_is_skipped_and_polling_goes_on() -> None:
     updates = [private_update(i, 7) for i in (1, 2)]
-    api, dispatcher = WithoutAnId([updates]), GatedDispatcher()
+    api, dispatcher = ScriptedBotApi([updates], update_1_without_an_id), GatedDispatcher()
     dispatcher.gate.set()
     bot, stop = Bot("42:TEST-TOKEN", session=api), asyncio.Event()
 
